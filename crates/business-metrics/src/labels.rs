@@ -1,0 +1,344 @@
+//! Label discipline: what free-form attribute values may become.
+//!
+//! Attribute *keys* are fixed by the typed API. Attribute *values* that come from
+//! callers' strings (traffic source, region, feature name, ...) pass through a
+//! [`LabelPolicy`]: white space is trimmed, empty and overlong values are refused,
+//! characters outside a safe set become `_`, and, where an allowlist is configured for
+//! the dimension, anything outside it becomes [`LabelPolicy::OTHER`].
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::catalog::keys;
+use crate::error::{PolicyError, RecordError};
+
+/// A free-form dimension whose values pass through the [`LabelPolicy`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Dimension {
+    /// `source`: where the visitor came from (`google_ads`, `direct`, ...).
+    Source,
+    /// `experiment_variant`: the A/B variant (`control`, ...).
+    ExperimentVariant,
+    /// `conversion_type`: what converted (`purchase`, `signup`, ...).
+    ConversionType,
+    /// `product_category`.
+    ProductCategory,
+    /// `payment_method`.
+    PaymentMethod,
+    /// `region`.
+    Region,
+    /// `feature_name`.
+    FeatureName,
+    /// `entry_page`.
+    EntryPage,
+    /// The `<name>` of a `milestone_<name>` funnel step.
+    Milestone,
+}
+
+impl Dimension {
+    /// Every dimension, in declaration order.
+    pub const ALL: [Self; 9] = [
+        Self::Source,
+        Self::ExperimentVariant,
+        Self::ConversionType,
+        Self::ProductCategory,
+        Self::PaymentMethod,
+        Self::Region,
+        Self::FeatureName,
+        Self::EntryPage,
+        Self::Milestone,
+    ];
+
+    /// The attribute key this dimension fills (`milestone` for milestones, whose values
+    /// land in `step`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Source => keys::SOURCE,
+            Self::ExperimentVariant => keys::EXPERIMENT_VARIANT,
+            Self::ConversionType => keys::CONVERSION_TYPE,
+            Self::ProductCategory => keys::PRODUCT_CATEGORY,
+            Self::PaymentMethod => keys::PAYMENT_METHOD,
+            Self::Region => keys::REGION,
+            Self::FeatureName => keys::FEATURE_NAME,
+            Self::EntryPage => keys::ENTRY_PAGE,
+            Self::Milestone => "milestone",
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The rules free-form label values pass through. Cheap to clone.
+///
+/// The default policy has no allowlists and a maximum length of
+/// [`LabelPolicy::DEFAULT_MAX_LEN`] bytes.
+#[derive(Clone, Debug)]
+pub struct LabelPolicy {
+    max_len: usize,
+    allowlists: Arc<[Option<HashSet<String>>; Dimension::ALL.len()]>,
+}
+
+impl Default for LabelPolicy {
+    fn default() -> Self {
+        Self {
+            max_len: Self::DEFAULT_MAX_LEN,
+            allowlists: Arc::new(Default::default()),
+        }
+    }
+}
+
+impl LabelPolicy {
+    /// Default maximum length of a value, in bytes.
+    pub const DEFAULT_MAX_LEN: usize = 64;
+    /// Largest maximum length a policy accepts.
+    pub const MAX_MAX_LEN: usize = 256;
+    /// The value that replaces anything outside an allowlist.
+    pub const OTHER: &'static str = "other";
+
+    /// Starts a policy builder.
+    #[must_use]
+    pub fn builder() -> LabelPolicyBuilder {
+        LabelPolicyBuilder::default()
+    }
+
+    /// The maximum length of a value, in bytes.
+    #[must_use]
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// The allowlist configured for a dimension, if any.
+    #[must_use]
+    pub fn allowlist(&self, dimension: Dimension) -> Option<&HashSet<String>> {
+        self.allowlists
+            .get(dimension.index())
+            .and_then(Option::as_ref)
+    }
+
+    /// Applies the policy to one raw value.
+    ///
+    /// # Errors
+    /// [`RecordError::EmptyValue`] when nothing but white space is left, and
+    /// [`RecordError::ValueTooLong`] when the trimmed value exceeds the maximum length.
+    pub fn apply<'a>(
+        &self,
+        dimension: Dimension,
+        raw: &'a str,
+    ) -> Result<Cow<'a, str>, RecordError> {
+        let value = check_and_sanitize(dimension, raw, self.max_len)?;
+        match self.allowlist(dimension) {
+            Some(list) if !list.contains(value.as_ref()) => Ok(Cow::Borrowed(Self::OTHER)),
+            _ => Ok(value),
+        }
+    }
+}
+
+fn is_safe(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/' | '@' | '+')
+}
+
+fn check_and_sanitize(
+    dimension: Dimension,
+    raw: &str,
+    max_len: usize,
+) -> Result<Cow<'_, str>, RecordError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(RecordError::EmptyValue { dimension });
+    }
+    if trimmed.len() > max_len {
+        return Err(RecordError::ValueTooLong {
+            dimension,
+            len: trimmed.len(),
+            max: max_len,
+        });
+    }
+    if trimmed.chars().all(is_safe) {
+        Ok(Cow::Borrowed(trimmed))
+    } else {
+        Ok(Cow::Owned(
+            trimmed
+                .chars()
+                .map(|c| if is_safe(c) { c } else { '_' })
+                .collect(),
+        ))
+    }
+}
+
+/// Builds a [`LabelPolicy`].
+#[derive(Debug, Default)]
+pub struct LabelPolicyBuilder {
+    max_len: Option<usize>,
+    allowlists: Vec<(Dimension, Vec<String>)>,
+}
+
+impl LabelPolicyBuilder {
+    /// Sets the maximum value length in bytes (1 to [`LabelPolicy::MAX_MAX_LEN`]).
+    #[must_use]
+    pub fn with_max_len(mut self, max_len: usize) -> Self {
+        self.max_len = Some(max_len);
+        self
+    }
+
+    /// Restricts a dimension to these values; everything else becomes `other`.
+    ///
+    /// Values are sanitized like recorded ones, so `"Google Ads"` allows what
+    /// `"Google Ads"` records as (`Google_Ads`). Calling it twice for one dimension
+    /// adds to its list.
+    #[must_use]
+    pub fn with_allowlist<I, S>(mut self, dimension: Dimension, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowlists
+            .push((dimension, values.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Builds the policy.
+    ///
+    /// # Errors
+    /// [`PolicyError::InvalidConfig`] when the maximum length is 0 or above
+    /// [`LabelPolicy::MAX_MAX_LEN`], or an allowlist entry is empty or too long.
+    pub fn build(self) -> Result<LabelPolicy, PolicyError> {
+        let max_len = self.max_len.unwrap_or(LabelPolicy::DEFAULT_MAX_LEN);
+        if max_len == 0 || max_len > LabelPolicy::MAX_MAX_LEN {
+            return Err(PolicyError::InvalidConfig {
+                name: "max_len".into(),
+                reason: format!(
+                    "{max_len} is out of range; choose 1 to {}",
+                    LabelPolicy::MAX_MAX_LEN
+                ),
+            });
+        }
+        let mut lists: [Option<HashSet<String>>; Dimension::ALL.len()] = Default::default();
+        for (dimension, values) in self.allowlists {
+            let mut set = HashSet::with_capacity(values.len());
+            for value in &values {
+                let clean = check_and_sanitize(dimension, value, max_len).map_err(|e| {
+                    PolicyError::InvalidConfig {
+                        name: format!("allowlist.{dimension}"),
+                        reason: format!("entry {value:?}: {e}"),
+                    }
+                })?;
+                set.insert(clean.into_owned());
+            }
+            if let Some(slot) = lists.get_mut(dimension.index()) {
+                slot.get_or_insert_with(HashSet::new).extend(set);
+            }
+        }
+        Ok(LabelPolicy {
+            max_len,
+            allowlists: Arc::new(lists),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_values_pass_through_borrowed() {
+        let p = LabelPolicy::default();
+        let v = p.apply(Dimension::EntryPage, "/dashboard").unwrap();
+        assert!(matches!(v, Cow::Borrowed("/dashboard")));
+        assert_eq!(
+            p.apply(Dimension::Source, "  google_ads \n").unwrap(),
+            "google_ads"
+        );
+        assert_eq!(p.apply(Dimension::Region, "münchen").unwrap(), "münchen");
+    }
+
+    #[test]
+    fn unsafe_characters_become_underscores() {
+        let p = LabelPolicy::default();
+        assert_eq!(
+            p.apply(Dimension::Source, "Google Ads").unwrap(),
+            "Google_Ads"
+        );
+        assert_eq!(
+            p.apply(Dimension::Source, "a\u{0}b\u{7}c\"d{e}").unwrap(),
+            "a_b_c_d_e_"
+        );
+        assert_eq!(p.apply(Dimension::Source, "x\u{202e}y").unwrap(), "x_y");
+    }
+
+    #[test]
+    fn empty_and_overlong_values_are_refused() {
+        let p = LabelPolicy::builder().with_max_len(8).build().unwrap();
+        assert_eq!(
+            p.apply(Dimension::Source, " \t "),
+            Err(RecordError::EmptyValue {
+                dimension: Dimension::Source
+            })
+        );
+        assert_eq!(p.apply(Dimension::Region, "12345678").unwrap(), "12345678");
+        assert_eq!(
+            p.apply(Dimension::Region, "123456789"),
+            Err(RecordError::ValueTooLong {
+                dimension: Dimension::Region,
+                len: 9,
+                max: 8
+            })
+        );
+        // Length is measured in bytes: four 2-byte characters fit, five do not.
+        assert!(p.apply(Dimension::Region, "éééé").is_ok());
+        assert!(p.apply(Dimension::Region, "ééééé").is_err());
+    }
+
+    #[test]
+    fn allowlisted_dimensions_map_the_rest_to_other() {
+        let p = LabelPolicy::builder()
+            .with_allowlist(Dimension::Source, ["google_ads", "Direct Mail"])
+            .with_allowlist(Dimension::Source, ["newsletter"])
+            .build()
+            .unwrap();
+        assert_eq!(
+            p.apply(Dimension::Source, "google_ads").unwrap(),
+            "google_ads"
+        );
+        assert_eq!(
+            p.apply(Dimension::Source, "newsletter").unwrap(),
+            "newsletter"
+        );
+        assert_eq!(
+            p.apply(Dimension::Source, "Direct Mail").unwrap(),
+            "Direct_Mail"
+        );
+        assert_eq!(p.apply(Dimension::Source, "tiktok").unwrap(), "other");
+        // Other dimensions are unaffected.
+        assert_eq!(p.apply(Dimension::Region, "tiktok").unwrap(), "tiktok");
+        // Validation still comes first.
+        assert!(p.apply(Dimension::Source, "").is_err());
+    }
+
+    #[test]
+    fn bad_policy_settings_are_reported_by_name() {
+        let err = LabelPolicy::builder().with_max_len(0).build().unwrap_err();
+        assert!(err.to_string().contains("max_len"), "{err}");
+        let err = LabelPolicy::builder()
+            .with_max_len(257)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("1 to 256"), "{err}");
+        let err = LabelPolicy::builder()
+            .with_allowlist(Dimension::Region, ["eu", " "])
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("allowlist.region"), "{err}");
+    }
+}

@@ -1,0 +1,113 @@
+//! Business metrics (conversion funnels, revenue, engagement) recorded through the
+//! OpenTelemetry metrics API.
+//!
+//! This crate depends on the `opentelemetry` API only. Libraries and handlers record
+//! through it; the application chooses the SDK and the backend (see the
+//! `business-metrics-exporter` crate). With no meter provider installed, every call is
+//! a cheap no-op.
+//!
+//! # Getting started
+//!
+//! Create [`BusinessMetrics`] once, clone it into handlers, and call methods named in
+//! the business's words:
+//!
+//! ```
+//! use business_metrics::{BusinessMetrics, DeviceType, FunnelContext, Revenue};
+//! use opentelemetry::global;
+//!
+//! # fn main() -> Result<(), business_metrics::RecordError> {
+//! let metrics = BusinessMetrics::global();
+//!
+//! // A checkout: steps, then the purchase (final step, conversion, revenue).
+//! let ctx = FunnelContext::new("google_ads", DeviceType::Mobile).with_experiment_variant("one_page");
+//! let checkout = metrics.checkout(&ctx, metrics.now())?;
+//! checkout.cart_view();
+//! checkout.shipping_info();
+//! checkout.payment_info();
+//! checkout.order_review();
+//! checkout.purchase_completed(&Revenue::new(4_999, "electronics", "card", "us_west"))?;
+//!
+//! // Bad input is refused with a typed error and records nothing.
+//! let err = metrics.record_session_end(f64::NAN, business_metrics::UserTier::Pro, "/").unwrap_err();
+//! assert_eq!(err.reason(), "invalid_duration");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What is recorded
+//!
+//! The [`catalog`] lists every instrument with its OpenTelemetry name, unit, attributes,
+//! bucket boundaries and Prometheus name; `docs/METRICS.md` is generated from it.
+//!
+//! | Call | Instruments |
+//! |---|---|
+//! | [`BusinessMetrics::record_funnel_step`], [`CheckoutTracker`] steps | `business.funnel_step` |
+//! | [`BusinessMetrics::record_conversion`] | `business.conversions`, `business.time_to_conversion` |
+//! | [`BusinessMetrics::record_revenue`] | `business.revenue_cents`, `business.order_value_cents`, `business.revenue_per_minute_cents` |
+//! | [`BusinessMetrics::record_feature_usage`], [`EngagementSession::feature_used`] | `business.feature_usage` |
+//! | [`EngagementSession::milestone`] | `business.funnel_step` (`milestone_<name>`) |
+//! | [`BusinessMetrics::record_session_end`], [`EngagementSession::end`] or drop | `business.session_duration` |
+//! | [`BusinessMetrics::set_active_users`] | `business.active_users` |
+//! | any refusal | `business.rejected_events{reason}` |
+//!
+//! # Label discipline
+//!
+//! Attribute keys are fixed by the API, so no user id, session id or timestamp can
+//! become a label. Closed sets are enums ([`DeviceType`], [`CheckoutStep`],
+//! [`UserTier`], [`ActiveWindow`]); free-form values pass a [`LabelPolicy`] that trims,
+//! refuses empty and overlong values, replaces unsafe characters with `_`, and maps
+//! values outside an optional per-[`Dimension`] allowlist to `other`. The exporter
+//! crate adds a per-instrument cardinality limit.
+//!
+//! # Bad input
+//!
+//! Negative, NaN or infinite durations, zero or inexact amounts (above 2^53), unknown
+//! currencies, empty or overlong names, and a session ended twice return a
+//! [`RecordError`]; nothing of the event is recorded and `business.rejected_events` is
+//! incremented with the error's [`reason`](RecordError::reason). Nothing panics.
+//!
+//! # Revenue per minute
+//!
+//! `business.revenue_per_minute_cents` is computed in-process: a rolling 60-second
+//! window of one-second buckets per region, bounded in memory, read by an observable
+//! gauge. The [`Clock`] is injectable ([`ManualClock`]) so tests are exact.
+//!
+//! # Related crates
+//!
+//! - `business-metrics-exporter`: SDK pipelines (OTLP, Prometheus bridge) configured
+//!   from the standard environment variables, with views built from the catalog.
+//! - `business-metrics-analysis`: funnel and correlation analysis against Prometheus.
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod catalog;
+mod checkout;
+mod clock;
+mod currency;
+mod docs;
+mod engagement;
+mod error;
+mod labels;
+mod metrics;
+mod revenue_window;
+mod types;
+
+pub use checkout::CheckoutTracker;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use currency::Currency;
+pub use docs::render_metrics_markdown;
+pub use engagement::{EngagementContext, EngagementSession};
+pub use error::{PolicyError, RecordError, REJECT_REASONS};
+pub use labels::{Dimension, LabelPolicy, LabelPolicyBuilder};
+pub use metrics::{
+    instrumentation_scope, BusinessMetrics, BusinessMetricsBuilder, FunnelContext, Revenue,
+    MAX_AMOUNT_MINOR, SCOPE_NAME,
+};
+pub use types::{
+    ActiveWindow, CheckoutStep, DeviceType, FunnelStep, ParseEnumError, UserTier,
+    CHECKOUT_ERROR_STEP, CHECKOUT_STEP_VALUES, DEFAULT_EXPERIMENT_VARIANT, MILESTONE_PREFIX,
+    PURCHASE_CONVERSION,
+};

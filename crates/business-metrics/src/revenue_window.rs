@@ -1,0 +1,203 @@
+//! Revenue per minute, computed in-process: a rolling 60-second window per region.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use crate::clock::Clock;
+use crate::labels::LabelPolicy;
+
+/// Length of the window, in one-second buckets.
+pub(crate) const WINDOW_SECS: usize = 60;
+
+/// Default number of regions tracked before new ones are folded into `other`.
+pub(crate) const DEFAULT_MAX_REGIONS: usize = 1000;
+
+/// One region's ring of per-second sums.
+#[derive(Debug)]
+struct Ring {
+    sums: [u64; WINDOW_SECS],
+    /// The absolute second (since the window's origin) of the newest bucket.
+    head: u64,
+}
+
+fn slot(second: u64) -> usize {
+    // WINDOW_SECS fits in u64 and the remainder fits in usize.
+    usize::try_from(second % WINDOW_SECS as u64).unwrap_or(0)
+}
+
+impl Ring {
+    fn new(now: u64) -> Self {
+        Self {
+            sums: [0; WINDOW_SECS],
+            head: now,
+        }
+    }
+
+    /// Clears the buckets that fell out of the window between `head` and `now`.
+    fn advance(&mut self, now: u64) {
+        if now <= self.head {
+            return;
+        }
+        if now - self.head >= WINDOW_SECS as u64 {
+            self.sums = [0; WINDOW_SECS];
+        } else {
+            for second in self.head + 1..=now {
+                if let Some(s) = self.sums.get_mut(slot(second)) {
+                    *s = 0;
+                }
+            }
+        }
+        self.head = now;
+    }
+
+    fn add(&mut self, now: u64, amount: u64) {
+        self.advance(now);
+        if let Some(s) = self.sums.get_mut(slot(self.head)) {
+            *s = s.saturating_add(amount);
+        }
+    }
+
+    fn total(&mut self, now: u64) -> u64 {
+        self.advance(now);
+        self.sums.iter().fold(0u64, |acc, v| acc.saturating_add(*v))
+    }
+}
+
+/// Per-region rolling sums with bounded memory.
+///
+/// An amount counts from the second it is added in until the same second of the
+/// next minute: at one-second resolution, it leaves the window between 59 and 60
+/// seconds after it was recorded. At most `max_regions` regions are tracked; amounts
+/// for further regions are summed under `other`.
+#[derive(Debug)]
+pub(crate) struct RevenueWindow {
+    clock: Arc<dyn Clock>,
+    origin: Instant,
+    max_regions: usize,
+    regions: Mutex<HashMap<Arc<str>, Ring>>,
+}
+
+impl RevenueWindow {
+    pub(crate) fn new(clock: Arc<dyn Clock>, max_regions: usize) -> Self {
+        let origin = clock.now();
+        Self {
+            clock,
+            origin,
+            max_regions: max_regions.max(1),
+            regions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn now_second(&self) -> u64 {
+        self.clock
+            .now()
+            .saturating_duration_since(self.origin)
+            .as_secs()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Ring>> {
+        // A panic elsewhere while holding the lock leaves the sums usable.
+        self.regions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn add(&self, region: &str, amount: u64) {
+        let now = self.now_second();
+        let mut regions = self.lock();
+        if let Some(ring) = regions.get_mut(region) {
+            ring.add(now, amount);
+            return;
+        }
+        let key: Arc<str> = if regions.len() < self.max_regions {
+            Arc::from(region)
+        } else {
+            Arc::from(LabelPolicy::OTHER)
+        };
+        regions
+            .entry(key)
+            .or_insert_with(|| Ring::new(now))
+            .add(now, amount);
+    }
+
+    /// The trailing-minute sum of every tracked region (0 for quiet ones).
+    pub(crate) fn snapshot(&self) -> Vec<(Arc<str>, u64)> {
+        let now = self.now_second();
+        let mut regions = self.lock();
+        let mut out: Vec<_> = regions
+            .iter_mut()
+            .map(|(k, ring)| (Arc::clone(k), ring.total(now)))
+            .collect();
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use std::time::Duration;
+
+    fn window(max_regions: usize) -> (ManualClock, RevenueWindow) {
+        let clock = ManualClock::new();
+        let w = RevenueWindow::new(Arc::new(clock.clone()), max_regions);
+        (clock, w)
+    }
+
+    fn totals(w: &RevenueWindow) -> Vec<(String, u64)> {
+        w.snapshot()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+    }
+
+    #[test]
+    fn an_amount_stays_in_the_window_until_the_same_second_a_minute_later() {
+        let (clock, w) = window(10);
+        clock.advance(Duration::from_millis(500));
+        w.add("eu", 100);
+        clock.advance(Duration::from_millis(59_499)); // t = 59.999 s
+        assert_eq!(totals(&w), [("eu".into(), 100)]);
+        clock.advance(Duration::from_millis(1)); // t = 60.000 s
+        assert_eq!(totals(&w), [("eu".into(), 0)]);
+    }
+
+    #[test]
+    fn sums_roll_second_by_second_and_survive_long_gaps() {
+        let (clock, w) = window(10);
+        for _ in 0..120 {
+            w.add("us", 10);
+            clock.advance(Duration::from_secs(1));
+        }
+        // Added at seconds 0..=119; now = 120: seconds 61..=119 remain (59 of them).
+        assert_eq!(totals(&w), [("us".into(), 590)]);
+        w.add("us", 5);
+        assert_eq!(totals(&w), [("us".into(), 595)]);
+        clock.advance(Duration::from_secs(3600));
+        assert_eq!(totals(&w), [("us".into(), 0)]);
+        w.add("us", 7);
+        assert_eq!(totals(&w), [("us".into(), 7)]);
+    }
+
+    #[test]
+    fn regions_past_the_limit_are_folded_into_other() {
+        let (_clock, w) = window(2);
+        w.add("a", 1);
+        w.add("b", 2);
+        w.add("c", 3);
+        w.add("d", 4);
+        w.add("a", 10);
+        assert_eq!(
+            totals(&w),
+            [("a".into(), 11), ("b".into(), 2), ("other".into(), 7)]
+        );
+    }
+
+    #[test]
+    fn amounts_saturate_instead_of_overflowing() {
+        let (_clock, w) = window(2);
+        w.add("a", u64::MAX);
+        w.add("a", 1);
+        assert_eq!(totals(&w), [("a".into(), u64::MAX)]);
+    }
+}

@@ -1,0 +1,198 @@
+//! Closed sets of attribute values: device types, funnel steps, user tiers, windows.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A value outside one of the closed sets below.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {value:?}; expected one of: {}", .expected.join(", "))]
+pub struct ParseEnumError {
+    kind: &'static str,
+    value: String,
+    expected: &'static [&'static str],
+}
+
+impl ParseEnumError {
+    /// Which set the value was parsed for (`device_type`, `step`, ...).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+}
+
+macro_rules! closed_set {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $kind:literal {
+            $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The attribute value.
+            #[must_use]
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseEnumError;
+
+            /// Parses the attribute value, exactly as [`Self::as_str`] spells it.
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    _ => Err(ParseEnumError {
+                        kind: $kind,
+                        value: s.chars().take(64).collect(),
+                        expected: &[$($text),+],
+                    }),
+                }
+            }
+        }
+    };
+}
+
+closed_set! {
+    /// How the visitor reached the service (`device_type`).
+    DeviceType, "device_type" {
+        /// A phone.
+        Mobile => "mobile",
+        /// A desktop or laptop browser.
+        Desktop => "desktop",
+        /// A tablet.
+        Tablet => "tablet",
+        /// Anything else (TV, console, bot, unknown).
+        Other => "other",
+    }
+}
+
+closed_set! {
+    /// The checkout funnel's steps, in order.
+    CheckoutStep, "step" {
+        /// The visitor views the cart: the funnel's entry.
+        CartView => "cart_view",
+        /// Shipping details entered.
+        ShippingInfo => "shipping_info",
+        /// Payment details entered.
+        PaymentInfo => "payment_info",
+        /// The order is reviewed before confirmation.
+        OrderReview => "order_review",
+        /// The order is placed: the conversion.
+        OrderConfirmed => "order_confirmed",
+    }
+}
+
+closed_set! {
+    /// The customer's plan (`user_tier`).
+    UserTier, "user_tier" {
+        /// Free plan.
+        Free => "free",
+        /// Paid individual plan.
+        Pro => "pro",
+        /// Paid organisation plan.
+        Enterprise => "enterprise",
+    }
+}
+
+closed_set! {
+    /// The window an active-user count covers (`window`).
+    ActiveWindow, "window" {
+        /// Distinct users over the last day.
+        Daily => "daily",
+        /// Distinct users over the last week.
+        Weekly => "weekly",
+        /// Distinct users over the last month.
+        Monthly => "monthly",
+    }
+}
+
+/// The `step` recorded for a failed checkout.
+pub const CHECKOUT_ERROR_STEP: &str = "checkout_error";
+/// The prefix of engagement milestone steps (`milestone_<name>`).
+pub const MILESTONE_PREFIX: &str = "milestone_";
+/// The experiment variant recorded when none is given.
+pub const DEFAULT_EXPERIMENT_VARIANT: &str = "control";
+/// The conversion type recorded by the checkout tracker.
+pub const PURCHASE_CONVERSION: &str = "purchase";
+
+/// A step of a funnel, as recorded in the `step` attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FunnelStep<'a> {
+    /// One of the checkout steps.
+    Checkout(CheckoutStep),
+    /// A checkout that failed (`checkout_error`).
+    CheckoutError,
+    /// An engagement milestone, recorded as `milestone_<name>`; the name passes the
+    /// label policy's [`Milestone`](crate::Dimension::Milestone) dimension.
+    Milestone(&'a str),
+}
+
+impl From<CheckoutStep> for FunnelStep<'_> {
+    fn from(step: CheckoutStep) -> Self {
+        Self::Checkout(step)
+    }
+}
+
+/// Every `step` value the checkout can record, in funnel order, then `checkout_error`.
+pub const CHECKOUT_STEP_VALUES: &[&str] = &[
+    "cart_view",
+    "shipping_info",
+    "payment_info",
+    "order_review",
+    "order_confirmed",
+    CHECKOUT_ERROR_STEP,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_sets_round_trip_through_their_attribute_values() {
+        for d in DeviceType::ALL {
+            assert_eq!(d.as_str().parse::<DeviceType>(), Ok(*d));
+        }
+        for s in CheckoutStep::ALL {
+            assert_eq!(s.as_str().parse::<CheckoutStep>(), Ok(*s));
+        }
+        for t in UserTier::ALL {
+            assert_eq!(t.to_string().parse::<UserTier>(), Ok(*t));
+        }
+        for w in ActiveWindow::ALL {
+            assert_eq!(w.as_str().parse::<ActiveWindow>(), Ok(*w));
+        }
+        let steps: Vec<_> = CheckoutStep::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(steps, CHECKOUT_STEP_VALUES[..5]);
+    }
+
+    #[test]
+    fn unknown_values_name_the_set_and_the_choices() {
+        let err = "phone".parse::<DeviceType>().unwrap_err();
+        assert_eq!(err.kind(), "device_type");
+        assert_eq!(
+            err.to_string(),
+            "unknown device_type \"phone\"; expected one of: mobile, desktop, tablet, other"
+        );
+        assert!("Mobile".parse::<DeviceType>().is_err());
+    }
+}
