@@ -52,6 +52,17 @@ pub enum ValueType {
     F64,
 }
 
+impl ValueType {
+    /// The Rust type name (`u64`, `f64`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::U64 => "u64",
+            Self::F64 => "f64",
+        }
+    }
+}
+
 /// Everything known about one metric: the single source of truth for its spelling.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]

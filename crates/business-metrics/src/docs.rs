@@ -2,7 +2,26 @@
 
 use std::fmt::Write as _;
 
-use crate::catalog::{MetricDescriptor, CATALOG};
+use crate::catalog::{names, MetricDescriptor, CATALOG};
+use crate::error::REJECT_REASONS;
+use crate::types::{CHECKOUT_STEP_VALUES, MILESTONE_PREFIX};
+
+/// Known values of a metric's labels, where the code fixes them.
+fn values_note(d: &MetricDescriptor) -> Option<String> {
+    let quoted = |vals: &[&str]| vals.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>();
+    match d.name {
+        names::FUNNEL_STEP => {
+            let (checkout, error) = CHECKOUT_STEP_VALUES.split_at(CHECKOUT_STEP_VALUES.len() - 1);
+            Some(format!(
+                "- Steps: {} in funnel order; {} for a failed checkout; `{MILESTONE_PREFIX}<name>` for engagement milestones",
+                quoted(checkout).join(" → "),
+                quoted(error).join(", "),
+            ))
+        }
+        names::REJECTED_EVENTS => Some(format!("- Reasons: {}", quoted(REJECT_REASONS).join(", "))),
+        _ => None,
+    }
+}
 
 fn bounds(d: &MetricDescriptor) -> String {
     if d.buckets.is_empty() {
@@ -58,19 +77,19 @@ pub fn render_metrics_markdown() -> String {
             out,
             "\n## {prom}\n\n\
              {desc}.\n\n\
-             - OpenTelemetry instrument: `{name}` ({kind}, `{value:?}`)\n\
+             - OpenTelemetry instrument: `{name}` ({kind}, `{value}`)\n\
              - Type: {ptype}\n\
              - Unit: `{unit}`\n\
              - Labels: {labels}\n\
              - Buckets: {buckets}\n\
              - Prometheus series: {series}\n\
              - Owner: {owner}\n\
-             - Alert threshold: {alert}\n",
+             - Alert threshold: {alert}\n{note}",
             prom = d.prometheus_name,
             desc = d.description,
             name = d.name,
             kind = d.kind.as_str(),
-            value = d.value_type,
+            value = d.value_type.as_str(),
             ptype = d.kind.prometheus_type(),
             unit = d.unit,
             labels = d
@@ -83,6 +102,7 @@ pub fn render_metrics_markdown() -> String {
             series = series(d),
             owner = d.owner,
             alert = d.alert_threshold.unwrap_or("none"),
+            note = values_note(d).map(|n| n + "\n").unwrap_or_default(),
         );
     }
     out

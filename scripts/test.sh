@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The project's test command: installs the real servers the tests talk to (idempotent),
+# checks the crate boundaries and generated docs, then runs every test in the workspace.
+#
+#   scripts/test.sh            # everything
+#   scripts/test.sh -p NAME    # extra arguments go to `cargo test`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-test-deps.sh
+
+# Libraries use the API, applications choose the SDK: the instrumentation crate must
+# not depend on the OpenTelemetry SDK.
+if cargo tree --locked -p business-metrics -e normal --prefix none | grep -qE '^opentelemetry_sdk '; then
+  echo "business-metrics depends on opentelemetry_sdk; it must use the API only" >&2
+  exit 1
+fi
+
+# docs/METRICS.md is generated from the metric catalog.
+cargo run --locked -q -p business-metrics --example metrics_doc -- --check
+
+cargo test --workspace --locked "$@"
