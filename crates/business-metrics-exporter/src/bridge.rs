@@ -1,0 +1,185 @@
+//! The Prometheus bridge: an OpenTelemetry reader that keeps a Prometheus registry,
+//! served at `/metrics` by a small axum server on the application's Tokio runtime.
+
+use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use opentelemetry_prometheus::PrometheusExporter;
+use prometheus::{Encoder, Registry, TextEncoder};
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::BridgeConfig;
+use crate::error::InitError;
+use crate::secret::Secret;
+
+/// The path the bridge serves.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// The content type of the Prometheus text format served at `/metrics`.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+struct BridgeState {
+    registry: Registry,
+    bearer_token: Option<Secret>,
+}
+
+/// The running server: its bound address and its task.
+#[derive(Debug)]
+pub(crate) struct BridgeServer {
+    pub(crate) addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl BridgeServer {
+    /// Stops accepting connections and ends the task.
+    pub(crate) fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            // The server may already have ended; nothing to do then.
+            let _ = stop.send(());
+        }
+        self.task.abort();
+    }
+}
+
+impl Drop for BridgeServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Builds the reader that the meter provider must be given.
+pub(crate) fn reader(registry: &Registry) -> Result<PrometheusExporter, InitError> {
+    opentelemetry_prometheus::exporter()
+        .with_registry(registry.clone())
+        .build()
+        .map_err(|e| InitError::Exporter {
+            exporter: "prometheus",
+            reason: e.to_string(),
+        })
+}
+
+/// Binds the listener now (so a busy port is an error from `init`) and spawns the
+/// server on `runtime`.
+pub(crate) fn serve(
+    config: &BridgeConfig,
+    registry: Registry,
+    runtime: &Handle,
+) -> Result<BridgeServer, InitError> {
+    let bind_error = |source| InitError::BridgeBind {
+        addr: config.addr,
+        source,
+    };
+    let std_listener = StdTcpListener::bind(config.addr).map_err(bind_error)?;
+    std_listener.set_nonblocking(true).map_err(bind_error)?;
+    let addr = std_listener.local_addr().map_err(bind_error)?;
+    let listener = {
+        let _entered = runtime.enter();
+        tokio::net::TcpListener::from_std(std_listener).map_err(bind_error)?
+    };
+    let app = router(registry, config.bearer_token.clone());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = runtime.spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            // Ends on a stop signal or when the sender is dropped.
+            let _ = stopped.await;
+        });
+        // An accept-loop error ends the bridge; the provider keeps working.
+        let _ = server.await;
+    });
+    Ok(BridgeServer {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}
+
+fn router(registry: Registry, bearer_token: Option<Secret>) -> Router {
+    Router::new()
+        .route(METRICS_PATH, get(metrics))
+        .with_state(Arc::new(BridgeState {
+            registry,
+            bearer_token,
+        }))
+}
+
+fn authorized(token: Option<&Secret>, headers: &HeaderMap) -> bool {
+    let Some(token) = token else {
+        return true;
+    };
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return false;
+    };
+    let value = value.as_bytes();
+    match value.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => {
+            token.matches(value.get(7..).unwrap_or_default())
+        }
+        _ => false,
+    }
+}
+
+async fn metrics(State(state): State<Arc<BridgeState>>, headers: HeaderMap) -> Response {
+    if !authorized(state.bearer_token.as_ref(), &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
+            "a bearer token is required\n",
+        )
+            .into_response();
+    }
+    let families = state.registry.gather();
+    let mut body = Vec::new();
+    match TextEncoder::new().encode(&families, &mut body) {
+        Ok(()) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(TEXT_CONTENT_TYPE),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the metrics could not be encoded\n",
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(auth: Option<&'static str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(a) = auth {
+            h.insert(header::AUTHORIZATION, HeaderValue::from_static(a));
+        }
+        h
+    }
+
+    #[test]
+    fn without_a_token_every_request_is_authorized() {
+        assert!(authorized(None, &headers(None)));
+    }
+
+    #[test]
+    fn with_a_token_only_the_exact_bearer_value_is_authorized() {
+        let t = Secret::new("s3cret");
+        assert!(authorized(Some(&t), &headers(Some("Bearer s3cret"))));
+        assert!(authorized(Some(&t), &headers(Some("bearer s3cret"))));
+        assert!(!authorized(Some(&t), &headers(None)));
+        assert!(!authorized(Some(&t), &headers(Some("Bearer s3cre"))));
+        assert!(!authorized(Some(&t), &headers(Some("Bearer s3cret "))));
+        assert!(!authorized(Some(&t), &headers(Some("Basic s3cret"))));
+        assert!(!authorized(Some(&t), &headers(Some("s3cret"))));
+    }
+}

@@ -1,0 +1,420 @@
+//! [`ExporterBuilder`]: settings from code over the environment, resolved into an
+//! [`ExporterConfig`] and started as a [`MetricsGuard`].
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::env::{EnvEndpoint, EnvSettings};
+use crate::config::{
+    self, BridgeConfig, ExporterConfig, ExporterKind, OtlpConfig, OtlpProtocol, ResourceConfig,
+    Temporality,
+};
+use crate::error::{ConfigError, InitError};
+use crate::guard::MetricsGuard;
+use crate::resource::{
+    self, DEPLOYMENT_ENVIRONMENT, SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION,
+};
+use crate::secret::{Headers, Secret};
+
+type LookupFn = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+/// Where environment variables are read from.
+#[derive(Clone)]
+enum EnvSource {
+    Process,
+    Lookup(Arc<LookupFn>),
+}
+
+impl fmt::Debug for EnvSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Process => "Process",
+            Self::Lookup(_) => "Lookup",
+        })
+    }
+}
+
+/// Configures the metrics pipeline. Settings made here win over the environment.
+///
+/// Setters never fail; [`resolve`](Self::resolve) and [`init`](Self::init) validate
+/// everything at once and name the setting or variable at fault.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ExporterBuilder {
+    env: EnvSource,
+    exporters: Option<Vec<ExporterKind>>,
+    default_exporters: Vec<ExporterKind>,
+    endpoint: Option<String>,
+    protocol: Option<OtlpProtocol>,
+    headers: Headers,
+    timeout: Option<Duration>,
+    temporality: Option<Temporality>,
+    export_interval: Option<Duration>,
+    service_name: Option<String>,
+    service_version: Option<String>,
+    service_instance_id: Option<String>,
+    deployment_environment: Option<String>,
+    prometheus_addr: Option<SocketAddr>,
+    bearer_token: Option<Secret>,
+    cardinality_limit: Option<usize>,
+    shutdown_timeout: Option<Duration>,
+}
+
+impl Default for ExporterBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::InvalidConfig {
+        name,
+        reason: reason.into(),
+    }
+}
+
+impl ExporterBuilder {
+    /// A builder that reads the process environment and, if `OTEL_METRICS_EXPORTER`
+    /// is unset, exports over OTLP.
+    pub fn new() -> Self {
+        Self {
+            env: EnvSource::Process,
+            exporters: None,
+            default_exporters: vec![ExporterKind::Otlp],
+            endpoint: None,
+            protocol: None,
+            headers: Headers::new(),
+            timeout: None,
+            temporality: None,
+            export_interval: None,
+            service_name: None,
+            service_version: None,
+            service_instance_id: None,
+            deployment_environment: None,
+            prometheus_addr: None,
+            bearer_token: None,
+            cardinality_limit: None,
+            shutdown_timeout: None,
+        }
+    }
+
+    /// Reads environment variables through `lookup` instead of the process
+    /// environment (for tests, or configuration from elsewhere).
+    pub fn with_env_lookup(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.env = EnvSource::Lookup(Arc::new(lookup));
+        self
+    }
+
+    /// Reads environment variables from a list of pairs instead of the process
+    /// environment.
+    pub fn with_env_vars<K: Into<String>, V: Into<String>>(
+        self,
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let vars: Vec<(String, String)> = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self.with_env_lookup(move |name| {
+            vars.iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    /// Ignores the environment entirely: only code and defaults count.
+    pub fn without_env(self) -> Self {
+        self.with_env_lookup(|_| None)
+    }
+
+    /// Sets the exporters, whatever `OTEL_METRICS_EXPORTER` says (empty: none).
+    pub fn with_exporters(mut self, exporters: impl IntoIterator<Item = ExporterKind>) -> Self {
+        self.exporters = Some(dedup(exporters));
+        self
+    }
+
+    /// Sets the exporters used when `OTEL_METRICS_EXPORTER` is unset (default: OTLP).
+    /// A service that should work without a collector passes
+    /// `[ExporterKind::Prometheus]`.
+    pub fn with_default_exporters(
+        mut self,
+        exporters: impl IntoIterator<Item = ExporterKind>,
+    ) -> Self {
+        self.default_exporters = dedup(exporters);
+        self
+    }
+
+    /// Sets the OTLP endpoint, used as is: for HTTP give the full URL including
+    /// `/v1/metrics`. `https://` enables TLS.
+    pub fn with_otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Sets the OTLP transport.
+    pub fn with_otlp_protocol(mut self, protocol: OtlpProtocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// Adds an OTLP header (an API key, say); it overrides a header of the same name
+    /// from the environment. The value never appears in logs or `Debug` output.
+    pub fn with_otlp_header(mut self, name: impl AsRef<str>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.as_ref(), Secret::new(value));
+        self
+    }
+
+    /// Sets the timeout of one OTLP export.
+    pub fn with_otlp_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets cumulative (default) or delta temporality for OTLP and console export.
+    pub fn with_temporality(mut self, temporality: Temporality) -> Self {
+        self.temporality = Some(temporality);
+        self
+    }
+
+    /// Sets the interval between periodic exports (OTLP, console).
+    pub fn with_export_interval(mut self, interval: Duration) -> Self {
+        self.export_interval = Some(interval);
+        self
+    }
+
+    /// Sets `service.name`.
+    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Sets `service.version` (typically `env!("CARGO_PKG_VERSION")`).
+    pub fn with_service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+
+    /// Sets `service.instance.id` (default: a random UUID v4 per pipeline).
+    pub fn with_service_instance_id(mut self, id: impl Into<String>) -> Self {
+        self.service_instance_id = Some(id.into());
+        self
+    }
+
+    /// Sets `deployment.environment` (`production`, `staging`, ...).
+    pub fn with_deployment_environment(mut self, environment: impl Into<String>) -> Self {
+        self.deployment_environment = Some(environment.into());
+        self
+    }
+
+    /// Sets the address the Prometheus bridge listens on (default `127.0.0.1:9464`;
+    /// port 0 picks a free port, see [`MetricsGuard::prometheus_addr`]).
+    /// Anything but loopback exposes revenue figures to the network: protect it
+    /// with [`with_bearer_token`](Self::with_bearer_token).
+    pub fn with_prometheus_addr(mut self, addr: SocketAddr) -> Self {
+        self.prometheus_addr = Some(addr);
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` on `/metrics`; other requests get 401.
+    pub fn with_bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.bearer_token = Some(Secret::new(token));
+        self
+    }
+
+    /// Sets how many distinct attribute sets each instrument keeps before further
+    /// ones are summed into the `otel.metric.overflow="true"` series (default 2000).
+    pub fn with_cardinality_limit(mut self, limit: usize) -> Self {
+        self.cardinality_limit = Some(limit);
+        self
+    }
+
+    /// Sets the bound on flush plus shutdown (default 10 s).
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// Resolves code over signal-specific environment over generic environment
+    /// over defaults, and validates the result.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidEnv`] naming a variable whose value cannot be parsed,
+    /// or [`ConfigError::InvalidConfig`] naming a setting that is invalid.
+    pub fn resolve(self) -> Result<ExporterConfig, ConfigError> {
+        let env = match &self.env {
+            EnvSource::Process => EnvSettings::from_lookup(&|name| std::env::var(name).ok())?,
+            EnvSource::Lookup(f) => EnvSettings::from_lookup(&|name| f(name))?,
+        };
+        let otlp = self.resolve_otlp(&env)?;
+        let prometheus = self.resolve_bridge(&env)?;
+        let resource = self.resolve_resource(&env)?;
+        let exporters = match (self.exporters, env.exporters) {
+            (Some(code), _) => code,
+            (None, Some(from_env)) => from_env,
+            (None, None) => self.default_exporters,
+        };
+        let export_interval = self
+            .export_interval
+            .or(env.export_interval)
+            .unwrap_or(config::DEFAULT_EXPORT_INTERVAL);
+        if export_interval.is_zero() {
+            return Err(invalid("export_interval", "must be longer than zero"));
+        }
+        let cardinality_limit = self
+            .cardinality_limit
+            .unwrap_or(config::DEFAULT_CARDINALITY_LIMIT);
+        if cardinality_limit == 0 || cardinality_limit == usize::MAX {
+            return Err(invalid(
+                "cardinality_limit",
+                "must be at least 1 and below usize::MAX; the default is 2000",
+            ));
+        }
+        let shutdown_timeout = self
+            .shutdown_timeout
+            .unwrap_or(config::DEFAULT_SHUTDOWN_TIMEOUT);
+        if shutdown_timeout.is_zero() {
+            return Err(invalid("shutdown_timeout", "must be longer than zero"));
+        }
+        Ok(ExporterConfig {
+            exporters,
+            otlp,
+            prometheus,
+            export_interval,
+            resource,
+            cardinality_limit,
+            shutdown_timeout,
+        })
+    }
+
+    fn resolve_otlp(&self, env: &EnvSettings) -> Result<OtlpConfig, ConfigError> {
+        let protocol = self.protocol.or(env.protocol).unwrap_or_default();
+        let endpoint = match (&self.endpoint, &env.endpoint) {
+            (Some(code), _) => {
+                config::parse::endpoint(code).map_err(|p| invalid("otlp_endpoint", p))?
+            }
+            (None, Some(EnvEndpoint::Signal(e))) => e.clone(),
+            (None, Some(EnvEndpoint::Generic(e))) => match protocol {
+                OtlpProtocol::Grpc => e.clone(),
+                OtlpProtocol::HttpProtobuf => config::parse::http_metrics_url(e),
+            },
+            (None, None) => protocol.default_endpoint().to_owned(),
+        };
+        for (name, value) in self.headers.iter() {
+            config::parse::header_name(name)
+                .and_then(|()| config::parse::header_value(name, value.expose()))
+                .map_err(|p| invalid("otlp_header", p))?;
+        }
+        let mut headers = env.headers.clone().unwrap_or_default();
+        headers.merge(&self.headers);
+        let timeout = self
+            .timeout
+            .or(env.timeout)
+            .unwrap_or(config::DEFAULT_OTLP_TIMEOUT);
+        if timeout.is_zero() {
+            return Err(invalid("otlp_timeout", "must be longer than zero"));
+        }
+        Ok(OtlpConfig {
+            endpoint,
+            protocol,
+            headers,
+            timeout,
+            temporality: self.temporality.or(env.temporality).unwrap_or_default(),
+        })
+    }
+
+    fn resolve_bridge(&self, env: &EnvSettings) -> Result<BridgeConfig, ConfigError> {
+        let addr = self.prometheus_addr.unwrap_or_else(|| {
+            SocketAddr::new(
+                env.prometheus_host
+                    .unwrap_or(config::DEFAULT_PROMETHEUS_HOST),
+                env.prometheus_port
+                    .unwrap_or(config::DEFAULT_PROMETHEUS_PORT),
+            )
+        });
+        let bearer_token = self
+            .bearer_token
+            .clone()
+            .or_else(|| env.bearer_token.clone());
+        if let Some(t) = &bearer_token {
+            let t = t.expose();
+            if t.is_empty() || !t.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+                return Err(invalid(
+                    "bearer_token",
+                    "must be non-empty visible ASCII without spaces, e.g. a random hex string",
+                ));
+            }
+        }
+        Ok(BridgeConfig { addr, bearer_token })
+    }
+
+    fn resolve_resource(&self, env: &EnvSettings) -> Result<ResourceConfig, ConfigError> {
+        let from_attrs = |key| env.resource_attribute(key).map(str::to_owned);
+        let service_name = self
+            .service_name
+            .clone()
+            .or_else(|| env.service_name.clone())
+            .or_else(|| from_attrs(SERVICE_NAME))
+            .unwrap_or_else(|| config::DEFAULT_SERVICE_NAME.to_owned());
+        if service_name.trim().is_empty() {
+            return Err(invalid("service_name", "must not be empty"));
+        }
+        let reserved = [
+            SERVICE_NAME,
+            SERVICE_VERSION,
+            SERVICE_INSTANCE_ID,
+            DEPLOYMENT_ENVIRONMENT,
+        ];
+        Ok(ResourceConfig {
+            service_name,
+            service_version: self
+                .service_version
+                .clone()
+                .or_else(|| from_attrs(SERVICE_VERSION)),
+            service_instance_id: self
+                .service_instance_id
+                .clone()
+                .or_else(|| from_attrs(SERVICE_INSTANCE_ID))
+                .unwrap_or_else(resource::new_instance_id),
+            deployment_environment: self
+                .deployment_environment
+                .clone()
+                .or_else(|| from_attrs(DEPLOYMENT_ENVIRONMENT)),
+            attributes: env
+                .resource_attributes
+                .iter()
+                .filter(|(k, _)| !reserved.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+        })
+    }
+
+    /// Resolves the configuration and starts the pipeline.
+    ///
+    /// Must be called inside a Tokio runtime when the Prometheus bridge or OTLP over
+    /// gRPC is enabled (the bridge server and the gRPC channel run on it); this
+    /// library never starts a runtime of its own.
+    ///
+    /// # Errors
+    /// [`InitError::Config`] for invalid settings, [`InitError::NoTokioRuntime`]
+    /// outside a runtime, [`InitError::BridgeBind`] when the bridge's port is taken,
+    /// [`InitError::Exporter`] when an exporter cannot be built.
+    pub fn init(self) -> Result<MetricsGuard, InitError> {
+        MetricsGuard::start(self.resolve()?)
+    }
+}
+
+fn dedup(kinds: impl IntoIterator<Item = ExporterKind>) -> Vec<ExporterKind> {
+    let mut out = Vec::new();
+    for k in kinds {
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    out
+}

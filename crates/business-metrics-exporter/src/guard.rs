@@ -1,0 +1,195 @@
+//! [`MetricsGuard`]: owns the meter provider and the bridge server; flushes and shuts
+//! down within a bounded time.
+
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use tokio::runtime::Handle;
+
+use crate::bridge::{self, BridgeServer};
+use crate::config::{ExporterConfig, ExporterKind, OtlpProtocol, Temporality};
+use crate::error::{InitError, ShutdownError};
+use crate::{otlp, resource, views};
+
+/// The running pipeline. Keep it alive for the life of the service; call
+/// [`shutdown`](Self::shutdown) on the way out so the last values are delivered
+/// (dropping it does the same, best effort, ignoring errors).
+///
+/// With OTLP over gRPC the export runs on the Tokio runtime: call `shutdown` from a
+/// multi-threaded runtime, or from `tokio::task::spawn_blocking` on a
+/// current-thread one, or the final export waits for the runtime until the
+/// shutdown timeout.
+#[derive(Debug)]
+pub struct MetricsGuard {
+    provider: SdkMeterProvider,
+    bridge: Option<BridgeServer>,
+    config: ExporterConfig,
+    shut_down: bool,
+}
+
+impl MetricsGuard {
+    /// Starts a pipeline from a resolved configuration.
+    ///
+    /// # Errors
+    /// As [`ExporterBuilder::init`](crate::ExporterBuilder::init).
+    pub fn start(config: ExporterConfig) -> Result<Self, InitError> {
+        let needs_runtime = config.has(ExporterKind::Prometheus)
+            || (config.has(ExporterKind::Otlp) && config.otlp.protocol == OtlpProtocol::Grpc);
+        let runtime = if needs_runtime {
+            Some(Handle::try_current().map_err(|_| InitError::NoTokioRuntime)?)
+        } else {
+            None
+        };
+
+        let limit = config.cardinality_limit;
+        let mut builder = SdkMeterProvider::builder()
+            .with_resource(resource::build(&config.resource))
+            .with_view(move |i| views::stream_for(i, limit));
+
+        // Bind first: a taken port must fail before anything starts exporting.
+        let mut bridge = None;
+        if config.has(ExporterKind::Prometheus) {
+            if let Some(rt) = &runtime {
+                let registry = prometheus::Registry::new();
+                builder = builder.with_reader(bridge::reader(&registry)?);
+                bridge = Some(bridge::serve(&config.prometheus, registry, rt)?);
+            }
+        }
+        if config.has(ExporterKind::Otlp) {
+            let exporter = {
+                let _entered = runtime.as_ref().map(Handle::enter);
+                otlp::build(&config.otlp)?
+            };
+            builder = builder.with_reader(
+                PeriodicReader::builder(exporter)
+                    .with_interval(config.export_interval)
+                    .build(),
+            );
+        }
+        if config.has(ExporterKind::Console) {
+            let temporality = match config.otlp.temporality {
+                Temporality::Cumulative => opentelemetry_sdk::metrics::Temporality::Cumulative,
+                Temporality::Delta => opentelemetry_sdk::metrics::Temporality::Delta,
+            };
+            let exporter = opentelemetry_stdout::MetricExporter::builder()
+                .with_temporality(temporality)
+                .build();
+            builder = builder.with_reader(
+                PeriodicReader::builder(exporter)
+                    .with_interval(config.export_interval)
+                    .build(),
+            );
+        }
+        Ok(Self {
+            provider: builder.build(),
+            bridge,
+            config,
+            shut_down: false,
+        })
+    }
+
+    /// The meter provider; create instruments from it (or see
+    /// [`set_global`](Self::set_global)).
+    #[must_use]
+    pub fn meter_provider(&self) -> &SdkMeterProvider {
+        &self.provider
+    }
+
+    /// The business instruments on this pipeline's provider.
+    #[must_use]
+    pub fn business_metrics(&self) -> business_metrics::BusinessMetrics {
+        business_metrics::BusinessMetrics::from_provider(&self.provider)
+    }
+
+    /// Installs the provider as the global one, for code that uses
+    /// `opentelemetry::global::meter` or `BusinessMetrics::global()`.
+    pub fn set_global(&self) {
+        opentelemetry::global::set_meter_provider(self.provider.clone());
+    }
+
+    /// The address the Prometheus bridge actually listens on (useful with port 0).
+    #[must_use]
+    pub fn prometheus_addr(&self) -> Option<SocketAddr> {
+        self.bridge.as_ref().map(|b| b.addr)
+    }
+
+    /// The configuration the pipeline runs with.
+    #[must_use]
+    pub fn config(&self) -> &ExporterConfig {
+        &self.config
+    }
+
+    /// Exports everything recorded so far now, waiting at most the shutdown timeout.
+    ///
+    /// # Errors
+    /// [`ShutdownError::Provider`] if an exporter failed, [`ShutdownError::TimedOut`]
+    /// if the export did not finish in time.
+    pub fn force_flush(&self) -> Result<(), ShutdownError> {
+        let provider = self.provider.clone();
+        bounded(self.config.shutdown_timeout, move || {
+            provider.force_flush().map_err(|e| e.to_string())
+        })
+    }
+
+    /// Flushes, shuts the provider down (a final export) and stops the bridge,
+    /// within the shutdown timeout.
+    ///
+    /// # Errors
+    /// [`ShutdownError::Provider`] if flushing or shutting down failed,
+    /// [`ShutdownError::TimedOut`] if it did not finish in time.
+    pub fn shutdown(mut self) -> Result<(), ShutdownError> {
+        self.shutdown_inner()
+    }
+
+    fn shutdown_inner(&mut self) -> Result<(), ShutdownError> {
+        if self.shut_down {
+            return Ok(());
+        }
+        self.shut_down = true;
+        let provider = self.provider.clone();
+        let result = bounded(self.config.shutdown_timeout, move || {
+            let flushed = provider.force_flush();
+            let shut = provider.shutdown();
+            flushed.and(shut).map_err(|e| e.to_string())
+        });
+        if let Some(mut bridge) = self.bridge.take() {
+            bridge.stop();
+        }
+        result
+    }
+}
+
+impl Drop for MetricsGuard {
+    fn drop(&mut self) {
+        // Best effort: there is no one left to report an error to.
+        let _ = self.shutdown_inner();
+    }
+}
+
+/// Runs `work` on its own thread and waits at most `timeout` for it.
+fn bounded(
+    timeout: Duration,
+    work: impl FnOnce() -> Result<(), String> + Send + 'static,
+) -> Result<(), ShutdownError> {
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("business-metrics-shutdown".into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        });
+    if let Err(e) = spawned {
+        return Err(ShutdownError::Provider {
+            reason: format!("could not start the shutdown thread: {e}"),
+        });
+    }
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(reason)) => Err(ShutdownError::Provider { reason }),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(ShutdownError::TimedOut { timeout }),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(ShutdownError::Provider {
+            reason: "the shutdown thread ended without a result".into(),
+        }),
+    }
+}

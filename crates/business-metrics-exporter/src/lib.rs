@@ -1,0 +1,146 @@
+//! SDK pipelines for business metrics: OTLP (gRPC or HTTP/protobuf) to an
+//! OpenTelemetry Collector, a Prometheus `/metrics` bridge, a console exporter, or any
+//! combination, configured from the standard OpenTelemetry environment variables.
+//!
+//! The instrumentation crate `business-metrics` records through the OpenTelemetry
+//! API only; this crate is what the application calls once at start-up to choose
+//! the SDK pipeline. It also installs views derived from the metric catalog (the
+//! catalog's bucket boundaries and attribute keys, whatever the instrument said) and
+//! a cardinality limit on every instrument.
+//!
+//! # Getting started
+//!
+//! Call [`init`] (or configure a [`builder`]) inside the Tokio runtime, record, and
+//! shut the guard down on the way out:
+//!
+//! ```no_run
+//! use business_metrics::{DeviceType, FunnelContext, Revenue};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let guard = business_metrics_exporter::builder()
+//!         .with_service_name("shop")
+//!         .with_service_version(env!("CARGO_PKG_VERSION"))
+//!         .with_default_exporters([business_metrics_exporter::ExporterKind::Prometheus])
+//!         .init()?; // OTEL_METRICS_EXPORTER=otlp,prometheus etc. still apply
+//!     let metrics = guard.business_metrics();
+//!
+//!     let ctx = FunnelContext::new("google_ads", DeviceType::Mobile);
+//!     metrics.checkout(&ctx, metrics.now())?.cart_view();
+//!     metrics.record_revenue(&Revenue::new(4_999, "electronics", "card", "us_west"))?;
+//!
+//!     guard.shutdown()?; // flushes the last values within a bounded time
+//!     Ok(())
+//! }
+//! ```
+//!
+//! `init` must run inside a Tokio runtime when the Prometheus bridge or OTLP/gRPC is
+//! enabled: it returns [`InitError::NoTokioRuntime`] otherwise. The library never
+//! starts a runtime. OTLP/HTTP and the console exporter run on the SDK's own threads.
+//!
+//! # Environment variables
+//!
+//! Precedence: settings made in code beat signal-specific variables, which beat
+//! generic ones, which beat defaults. An empty variable counts as unset. A bad value
+//! makes [`ExporterBuilder::resolve`] return [`ConfigError::InvalidEnv`] naming the
+//! variable and what is wrong with the value (never repeating a secret).
+//!
+//! | Variable | Values | Default |
+//! |---|---|---|
+//! | [`OTEL_METRICS_EXPORTER`](env::OTEL_METRICS_EXPORTER) | comma list of `otlp`, `prometheus`, `console`; or `none` | `otlp` ([`ExporterBuilder::with_default_exporters`] changes it) |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`](env::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) | URL, used as is | |
+//! | [`OTEL_EXPORTER_OTLP_ENDPOINT`](env::OTEL_EXPORTER_OTLP_ENDPOINT) | base URL; HTTP appends `/v1/metrics` | `http://localhost:4318` (HTTP), `http://localhost:4317` (gRPC) |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_PROTOCOL`](env::OTEL_EXPORTER_OTLP_METRICS_PROTOCOL), [`OTEL_EXPORTER_OTLP_PROTOCOL`](env::OTEL_EXPORTER_OTLP_PROTOCOL) | `grpc`, `http/protobuf` | `http/protobuf` |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_HEADERS`](env::OTEL_EXPORTER_OTLP_METRICS_HEADERS), [`OTEL_EXPORTER_OTLP_HEADERS`](env::OTEL_EXPORTER_OTLP_HEADERS) | `key=value,...`, values percent-encoded | none |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_TIMEOUT`](env::OTEL_EXPORTER_OTLP_METRICS_TIMEOUT), [`OTEL_EXPORTER_OTLP_TIMEOUT`](env::OTEL_EXPORTER_OTLP_TIMEOUT) | milliseconds | 10000 |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`](env::OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE) | `cumulative`, `delta` | `cumulative` |
+//! | [`OTEL_METRIC_EXPORT_INTERVAL`](env::OTEL_METRIC_EXPORT_INTERVAL) | milliseconds | 60000 |
+//! | [`OTEL_SERVICE_NAME`](env::OTEL_SERVICE_NAME) | `service.name` | `unknown_service` |
+//! | [`OTEL_RESOURCE_ATTRIBUTES`](env::OTEL_RESOURCE_ATTRIBUTES) | `key=value,...` (`service.version`, `deployment.environment`, ...) | |
+//! | [`OTEL_EXPORTER_PROMETHEUS_HOST`](env::OTEL_EXPORTER_PROMETHEUS_HOST) | IP address or `localhost` | `127.0.0.1` |
+//! | [`OTEL_EXPORTER_PROMETHEUS_PORT`](env::OTEL_EXPORTER_PROMETHEUS_PORT) | port, `0` for any free one | 9464 |
+//! | [`BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN`](env::BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN) | token `/metrics` requires | none |
+//!
+//! Tests and applications with their own configuration source pass variables with
+//! [`ExporterBuilder::with_env_vars`] or [`ExporterBuilder::with_env_lookup`] instead
+//! of touching the process environment.
+//!
+//! # What the pipeline adds
+//!
+//! - **Resource**: `service.name`, `service.version` (if given), a
+//!   `service.instance.id` unique per process (a random UUID v4), and
+//!   `deployment.environment` if given; many replicas are summed in PromQL.
+//! - **Views** from `business_metrics::catalog::CATALOG`: explicit bucket boundaries
+//!   and the allowed attribute keys of each business instrument.
+//! - **Cardinality limit** on every instrument (default
+//!   [`DEFAULT_CARDINALITY_LIMIT`]): attribute sets past it are summed into the
+//!   series with `otel.metric.overflow="true"`.
+//! - **Temporality**: cumulative, or delta for OTLP backends that prefer it.
+//!
+//! # Security
+//!
+//! The bridge listens on `127.0.0.1` unless told otherwise, because revenue figures
+//! are confidential; [`ExporterBuilder::with_bearer_token`] makes `/metrics` answer
+//! 401 to requests without `Authorization: Bearer <token>` (compared in constant
+//! time). OTLP header values and the token are [`Secret`]s: `Debug` prints
+//! `<redacted>`. `https://` OTLP endpoints use TLS (rustls with the bundled web PKI
+//! roots).
+//!
+//! # Feature flags
+//!
+//! None: every exporter is always available, so switching backends is a matter of
+//! configuration, never of rebuilding.
+//!
+//! # Related crates
+//!
+//! - `business-metrics`: the instruments and their typed recording API.
+//! - `business-metrics-analysis`: funnel and correlation analysis against Prometheus.
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod bridge;
+mod builder;
+mod config;
+mod error;
+mod guard;
+mod otlp;
+mod resource;
+mod secret;
+mod views;
+
+/// The environment variables read, as constants.
+pub mod env {
+    pub use crate::config::env::*;
+}
+
+pub use bridge::{METRICS_PATH, TEXT_CONTENT_TYPE};
+pub use builder::ExporterBuilder;
+pub use config::{
+    BridgeConfig, ExporterConfig, ExporterKind, OtlpConfig, OtlpProtocol, ResourceConfig,
+    Temporality, DEFAULT_CARDINALITY_LIMIT, DEFAULT_EXPORT_INTERVAL, DEFAULT_OTLP_TIMEOUT,
+    DEFAULT_PROMETHEUS_HOST, DEFAULT_PROMETHEUS_PORT, DEFAULT_SERVICE_NAME,
+    DEFAULT_SHUTDOWN_TIMEOUT,
+};
+pub use error::{ConfigError, InitError, ShutdownError};
+pub use guard::MetricsGuard;
+pub use resource::{
+    new_instance_id, DEPLOYMENT_ENVIRONMENT, SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION,
+};
+pub use secret::{Headers, Secret};
+
+/// A builder reading the process environment; settings made on it win.
+pub fn builder() -> ExporterBuilder {
+    ExporterBuilder::new()
+}
+
+/// Starts the pipeline from the process environment alone (OTLP unless
+/// `OTEL_METRICS_EXPORTER` says otherwise).
+///
+/// # Errors
+/// As [`ExporterBuilder::init`].
+pub fn init() -> Result<MetricsGuard, InitError> {
+    ExporterBuilder::new().init()
+}

@@ -1,0 +1,159 @@
+//! Values that must never reach a log line or `Debug` output.
+
+use std::fmt;
+
+/// The text shown instead of a secret.
+pub(crate) const REDACTED: &str = "<redacted>";
+
+/// A secret string (an OTLP header value, a bearer token).
+///
+/// Its `Debug` prints `<redacted>`; it has no `Display`. Comparison with
+/// [`Secret::matches`] takes the same time whatever the position of the first
+/// differing byte.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    #[must_use]
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the code that must send it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `candidate` equals the secret, compared in constant time for a
+    /// given length.
+    #[must_use]
+    pub fn matches(&self, candidate: &[u8]) -> bool {
+        constant_time_eq(self.0.as_bytes(), candidate)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+/// Compares two byte strings without an early exit on the first difference.
+///
+/// The length is not hidden: a token's length is not what an attacker lacks.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // black_box keeps the optimiser from turning the fold into an early exit.
+    std::hint::black_box(diff) == 0
+}
+
+/// OTLP headers (API keys): names are shown, values are redacted in `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(String, Secret)>);
+
+impl Headers {
+    /// No headers.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// Sets a header, replacing an earlier one of the same name (names compare
+    /// case-insensitively and are stored in lower case).
+    pub fn insert(&mut self, name: &str, value: Secret) {
+        let name = name.to_ascii_lowercase();
+        if let Some(slot) = self.0.iter_mut().find(|(n, _)| *n == name) {
+            slot.1 = value;
+        } else {
+            self.0.push((name, value));
+        }
+    }
+
+    /// Sets every header of `other` over this set.
+    pub fn merge(&mut self, other: &Self) {
+        for (name, value) in &other.0 {
+            self.insert(name, value.clone());
+        }
+    }
+
+    /// The headers in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Secret)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v))
+    }
+
+    /// The header names, in insertion order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// Whether there are no headers.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The number of headers.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(n, _)| (n, REDACTED)))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_debug_never_shows_the_value() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "<redacted>");
+        assert_eq!(format!("{s:#?}"), "<redacted>");
+    }
+
+    #[test]
+    fn headers_debug_shows_names_but_redacts_values() {
+        let mut h = Headers::new();
+        h.insert("X-Api-Key", Secret::new("abc123"));
+        h.insert("dd-api-key", Secret::new("zzz"));
+        let text = format!("{h:?}");
+        assert_eq!(
+            text,
+            r#"{"x-api-key": "<redacted>", "dd-api-key": "<redacted>"}"#
+        );
+        assert!(!text.contains("abc123") && !text.contains("zzz"));
+    }
+
+    #[test]
+    fn headers_insert_replaces_case_insensitively_and_merge_overrides() {
+        let mut base = Headers::new();
+        base.insert("a", Secret::new("1"));
+        base.insert("b", Secret::new("2"));
+        let mut over = Headers::new();
+        over.insert("B", Secret::new("3"));
+        base.merge(&over);
+        let pairs: Vec<_> = base.iter().map(|(n, v)| (n, v.expose())).collect();
+        assert_eq!(pairs, [("a", "1"), ("b", "3")]);
+    }
+
+    #[test]
+    fn constant_time_eq_compares_exactly() {
+        assert!(constant_time_eq(b"token", b"token"));
+        assert!(!constant_time_eq(b"token", b"tokem"));
+        assert!(!constant_time_eq(b"token", b"token2"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert!(constant_time_eq(b"", b""));
+    }
+}
