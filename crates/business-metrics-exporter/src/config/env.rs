@@ -203,3 +203,7 @@ fn headers(name: &'static str, value: &str) -> Result<Headers, ConfigError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+#[path = "env_tests.rs"]
+mod tests;

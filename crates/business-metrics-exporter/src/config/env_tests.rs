@@ -1,0 +1,515 @@
+//! Every variable, valid and invalid, through an injected lookup.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use super::*;
+use crate::{ConfigError, ExporterBuilder, ExporterConfig};
+
+fn resolve(vars: &[(&str, &str)]) -> Result<ExporterConfig, ConfigError> {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+    ExporterBuilder::new().with_env_vars(vars).resolve()
+}
+
+fn ok(vars: &[(&str, &str)]) -> ExporterConfig {
+    resolve(vars).unwrap()
+}
+
+/// Asserts the error names `name` and its problem contains `needle`.
+fn bad(vars: &[(&str, &str)], name: &str, needle: &str) -> String {
+    match resolve(vars) {
+        Err(ConfigError::InvalidEnv {
+            name: n,
+            value_problem,
+        }) => {
+            assert_eq!(n, name);
+            assert!(
+                value_problem.contains(needle),
+                "{value_problem:?} lacks {needle:?}"
+            );
+            let text = ConfigError::InvalidEnv {
+                name: n,
+                value_problem,
+            }
+            .to_string();
+            assert!(
+                text.starts_with(&format!("environment variable {name} is invalid: ")),
+                "{text}"
+            );
+            text
+        }
+        other => panic!("expected InvalidEnv for {name}, got {other:?}"),
+    }
+}
+
+#[test]
+fn nothing_set_gives_the_documented_defaults() {
+    let c = ok(&[]);
+    assert_eq!(c.exporters, [ExporterKind::Otlp]);
+    assert_eq!(c.otlp.protocol, OtlpProtocol::HttpProtobuf);
+    assert_eq!(c.otlp.endpoint, "http://localhost:4318/v1/metrics");
+    assert!(c.otlp.headers.is_empty());
+    assert_eq!(c.otlp.timeout, Duration::from_secs(10));
+    assert_eq!(c.otlp.temporality, Temporality::Cumulative);
+    assert_eq!(c.export_interval, Duration::from_secs(60));
+    assert_eq!(c.prometheus.addr, SocketAddr::from(([127, 0, 0, 1], 9464)));
+    assert_eq!(c.prometheus.bearer_token, None);
+    assert_eq!(c.resource.service_name, "unknown_service");
+    assert_eq!(c.resource.service_version, None);
+    assert_eq!(c.resource.deployment_environment, None);
+    assert_eq!(c.cardinality_limit, 2000);
+    assert_eq!(c.shutdown_timeout, Duration::from_secs(10));
+}
+
+#[test]
+fn metrics_exporter_accepts_lists_and_none() {
+    use ExporterKind::{Console, Otlp, Prometheus};
+    assert_eq!(
+        ok(&[(OTEL_METRICS_EXPORTER, "prometheus")]).exporters,
+        [Prometheus]
+    );
+    assert_eq!(
+        ok(&[(OTEL_METRICS_EXPORTER, " otlp , PROMETHEUS,console,otlp")]).exporters,
+        [Otlp, Prometheus, Console]
+    );
+    assert!(ok(&[(OTEL_METRICS_EXPORTER, "none")]).exporters.is_empty());
+    assert_eq!(
+        ok(&[(OTEL_METRICS_EXPORTER, "")]).exporters,
+        [Otlp],
+        "empty is unset"
+    );
+}
+
+#[test]
+fn metrics_exporter_refuses_unknown_empty_entries_and_none_with_others() {
+    bad(
+        &[(OTEL_METRICS_EXPORTER, "otlp,zipkin")],
+        OTEL_METRICS_EXPORTER,
+        "unknown exporter \"zipkin\"",
+    );
+    bad(
+        &[(OTEL_METRICS_EXPORTER, "otlp,,console")],
+        OTEL_METRICS_EXPORTER,
+        "empty entry",
+    );
+    bad(
+        &[(OTEL_METRICS_EXPORTER, "none,otlp")],
+        OTEL_METRICS_EXPORTER,
+        "none cannot be combined",
+    );
+}
+
+#[test]
+fn endpoint_signal_is_used_as_is_and_generic_gets_the_http_path() {
+    let generic = ok(&[(OTEL_EXPORTER_OTLP_ENDPOINT, "http://collector:4318")]);
+    assert_eq!(generic.otlp.endpoint, "http://collector:4318/v1/metrics");
+    let signal = ok(&[
+        (OTEL_EXPORTER_OTLP_ENDPOINT, "http://collector:4318"),
+        (
+            OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+            "https://vendor.example/otlp/metrics",
+        ),
+    ]);
+    assert_eq!(signal.otlp.endpoint, "https://vendor.example/otlp/metrics");
+    let grpc = ok(&[
+        (OTEL_EXPORTER_OTLP_ENDPOINT, "http://collector:4317"),
+        (OTEL_EXPORTER_OTLP_PROTOCOL, "grpc"),
+    ]);
+    assert_eq!(grpc.otlp.endpoint, "http://collector:4317");
+    let grpc_default = ok(&[(OTEL_EXPORTER_OTLP_PROTOCOL, "grpc")]);
+    assert_eq!(grpc_default.otlp.endpoint, "http://localhost:4317");
+}
+
+#[test]
+fn endpoints_without_scheme_host_or_valid_port_are_refused() {
+    bad(
+        &[(OTEL_EXPORTER_OTLP_ENDPOINT, "collector:4317")],
+        OTEL_EXPORTER_OTLP_ENDPOINT,
+        "must start with http:// or https://",
+    );
+    bad(
+        &[(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, "http://:4318")],
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+        "has no host",
+    );
+    bad(
+        &[(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, "http://h:70000")],
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+        "invalid port",
+    );
+}
+
+#[test]
+fn protocol_signal_beats_generic_and_unsupported_ones_are_refused() {
+    assert_eq!(
+        ok(&[(OTEL_EXPORTER_OTLP_PROTOCOL, "grpc")]).otlp.protocol,
+        OtlpProtocol::Grpc
+    );
+    let both = ok(&[
+        (OTEL_EXPORTER_OTLP_PROTOCOL, "grpc"),
+        (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, "http/protobuf"),
+    ]);
+    assert_eq!(both.otlp.protocol, OtlpProtocol::HttpProtobuf);
+    bad(
+        &[(OTEL_EXPORTER_OTLP_PROTOCOL, "http/json")],
+        OTEL_EXPORTER_OTLP_PROTOCOL,
+        "http/json is not supported",
+    );
+    bad(
+        &[(OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, "udp")],
+        OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+        "expected grpc or http/protobuf",
+    );
+}
+
+#[test]
+fn headers_are_percent_decoded_and_signal_headers_replace_generic_ones() {
+    let c = ok(&[(
+        OTEL_EXPORTER_OTLP_HEADERS,
+        "api-key=abc%3D%3D, X-Team = growth",
+    )]);
+    let pairs: Vec<_> = c
+        .otlp
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_owned(), v.expose().to_owned()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("api-key".to_owned(), "abc==".to_owned()),
+            ("x-team".to_owned(), "growth".to_owned())
+        ]
+    );
+    let c = ok(&[
+        (OTEL_EXPORTER_OTLP_HEADERS, "a=1"),
+        (OTEL_EXPORTER_OTLP_METRICS_HEADERS, "b=2"),
+    ]);
+    assert_eq!(c.otlp.headers.names().collect::<Vec<_>>(), ["b"]);
+}
+
+#[test]
+fn bad_headers_are_refused_without_quoting_the_value() {
+    let text = bad(
+        &[(OTEL_EXPORTER_OTLP_HEADERS, "api-key")],
+        OTEL_EXPORTER_OTLP_HEADERS,
+        "entry 1 has no '='",
+    );
+    assert!(!text.contains("api-key\""), "{text}");
+    bad(
+        &[(OTEL_EXPORTER_OTLP_HEADERS, "=secret")],
+        OTEL_EXPORTER_OTLP_HEADERS,
+        "empty key",
+    );
+    let text = bad(
+        &[(OTEL_EXPORTER_OTLP_METRICS_HEADERS, "k=sec%zzret")],
+        OTEL_EXPORTER_OTLP_METRICS_HEADERS,
+        "invalid percent-encoding",
+    );
+    assert!(!text.contains("sec"), "{text}");
+    bad(
+        &[(OTEL_EXPORTER_OTLP_HEADERS, "bad name=1")],
+        OTEL_EXPORTER_OTLP_HEADERS,
+        "not a valid HTTP header name",
+    );
+    let text = bad(
+        &[(OTEL_EXPORTER_OTLP_HEADERS, "k=top%0Asecret")],
+        OTEL_EXPORTER_OTLP_HEADERS,
+        "characters not allowed",
+    );
+    assert!(!text.contains("secret"), "{text}");
+}
+
+#[test]
+fn timeout_signal_beats_generic_and_must_be_positive_whole_milliseconds() {
+    assert_eq!(
+        ok(&[(OTEL_EXPORTER_OTLP_TIMEOUT, "2500")]).otlp.timeout,
+        Duration::from_millis(2500)
+    );
+    let both = ok(&[
+        (OTEL_EXPORTER_OTLP_TIMEOUT, "2500"),
+        (OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, "700"),
+    ]);
+    assert_eq!(both.otlp.timeout, Duration::from_millis(700));
+    bad(
+        &[(OTEL_EXPORTER_OTLP_TIMEOUT, "10s")],
+        OTEL_EXPORTER_OTLP_TIMEOUT,
+        "not a whole number of milliseconds",
+    );
+    bad(
+        &[(OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, "0")],
+        OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,
+        "at least 1 millisecond",
+    );
+    bad(
+        &[(OTEL_EXPORTER_OTLP_TIMEOUT, "-5")],
+        OTEL_EXPORTER_OTLP_TIMEOUT,
+        "not a whole number",
+    );
+}
+
+#[test]
+fn temporality_preference_accepts_cumulative_and_delta_only() {
+    let c = ok(&[(OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, "Delta")]);
+    assert_eq!(c.otlp.temporality, Temporality::Delta);
+    let c = ok(&[(
+        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+        "cumulative",
+    )]);
+    assert_eq!(c.otlp.temporality, Temporality::Cumulative);
+    bad(
+        &[(
+            OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+            "lowmemory",
+        )],
+        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+        "not supported",
+    );
+    bad(
+        &[(
+            OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+            "sometimes",
+        )],
+        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+        "expected cumulative or delta",
+    );
+}
+
+#[test]
+fn export_interval_is_milliseconds() {
+    assert_eq!(
+        ok(&[(OTEL_METRIC_EXPORT_INTERVAL, "15000")]).export_interval,
+        Duration::from_secs(15)
+    );
+    bad(
+        &[(OTEL_METRIC_EXPORT_INTERVAL, "1.5")],
+        OTEL_METRIC_EXPORT_INTERVAL,
+        "not a whole number",
+    );
+    bad(
+        &[(OTEL_METRIC_EXPORT_INTERVAL, "0")],
+        OTEL_METRIC_EXPORT_INTERVAL,
+        "at least 1 millisecond",
+    );
+}
+
+#[test]
+fn service_name_beats_resource_attributes_which_fill_version_and_environment() {
+    let c = ok(&[
+        (OTEL_RESOURCE_ATTRIBUTES, "service.name=from-attrs,service.version=2.0.1,deployment.environment=staging,team=growth%20ops"),
+        (OTEL_SERVICE_NAME, "shop"),
+    ]);
+    assert_eq!(c.resource.service_name, "shop");
+    assert_eq!(c.resource.service_version.as_deref(), Some("2.0.1"));
+    assert_eq!(
+        c.resource.deployment_environment.as_deref(),
+        Some("staging")
+    );
+    assert_eq!(
+        c.resource.attributes,
+        [("team".to_owned(), "growth ops".to_owned())]
+    );
+    let c = ok(&[(
+        OTEL_RESOURCE_ATTRIBUTES,
+        "service.name=from-attrs,service.instance.id=pod-7",
+    )]);
+    assert_eq!(c.resource.service_name, "from-attrs");
+    assert_eq!(c.resource.service_instance_id, "pod-7");
+}
+
+#[test]
+fn resource_attributes_without_equals_or_with_bad_encoding_are_refused() {
+    bad(
+        &[(OTEL_RESOURCE_ATTRIBUTES, "team=growth,oops")],
+        OTEL_RESOURCE_ATTRIBUTES,
+        "entry 2 has no '='",
+    );
+    bad(
+        &[(OTEL_RESOURCE_ATTRIBUTES, "team=%G1")],
+        OTEL_RESOURCE_ATTRIBUTES,
+        "invalid percent-encoding",
+    );
+}
+
+#[test]
+fn prometheus_host_and_port_set_the_bridge_address() {
+    let c = ok(&[
+        (OTEL_EXPORTER_PROMETHEUS_HOST, "0.0.0.0"),
+        (OTEL_EXPORTER_PROMETHEUS_PORT, "9999"),
+    ]);
+    assert_eq!(c.prometheus.addr, SocketAddr::from(([0, 0, 0, 0], 9999)));
+    let c = ok(&[
+        (OTEL_EXPORTER_PROMETHEUS_HOST, "localhost"),
+        (OTEL_EXPORTER_PROMETHEUS_PORT, "0"),
+    ]);
+    assert_eq!(
+        c.prometheus.addr,
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)
+    );
+    let c = ok(&[(OTEL_EXPORTER_PROMETHEUS_HOST, "[::1]")]);
+    assert_eq!(
+        c.prometheus.addr,
+        SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 9464)
+    );
+    bad(
+        &[(OTEL_EXPORTER_PROMETHEUS_HOST, "metrics.internal")],
+        OTEL_EXPORTER_PROMETHEUS_HOST,
+        "not an IP address",
+    );
+    bad(
+        &[(OTEL_EXPORTER_PROMETHEUS_PORT, "65536")],
+        OTEL_EXPORTER_PROMETHEUS_PORT,
+        "not a port number",
+    );
+    bad(
+        &[(OTEL_EXPORTER_PROMETHEUS_PORT, "http")],
+        OTEL_EXPORTER_PROMETHEUS_PORT,
+        "not a port number",
+    );
+}
+
+#[test]
+fn bearer_token_comes_from_the_environment_and_is_redacted() {
+    let c = ok(&[(BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN, "tok-123")]);
+    assert_eq!(
+        c.prometheus.bearer_token.as_ref().map(Secret::expose),
+        Some("tok-123")
+    );
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("tok-123"), "{debug}");
+    assert!(debug.contains("<redacted>"), "{debug}");
+}
+
+#[test]
+fn code_beats_signal_env_which_beats_generic_env() {
+    let vars = [
+        (OTEL_METRICS_EXPORTER, "console"),
+        (OTEL_EXPORTER_OTLP_ENDPOINT, "http://generic:4318"),
+        (
+            OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+            "http://signal:4318/v1/metrics",
+        ),
+        (OTEL_EXPORTER_OTLP_PROTOCOL, "grpc"),
+        (OTEL_EXPORTER_OTLP_HEADERS, "api-key=env,x-env=1"),
+        (OTEL_EXPORTER_OTLP_TIMEOUT, "1000"),
+        (OTEL_SERVICE_NAME, "env-name"),
+        (OTEL_EXPORTER_PROMETHEUS_PORT, "1234"),
+        (OTEL_METRIC_EXPORT_INTERVAL, "5000"),
+    ];
+    let c = ExporterBuilder::new()
+        .with_env_vars(vars)
+        .with_exporters([ExporterKind::Prometheus])
+        .with_otlp_endpoint("http://code:4317")
+        .with_otlp_protocol(OtlpProtocol::Grpc)
+        .with_otlp_header("API-Key", "code")
+        .with_otlp_timeout(Duration::from_millis(42))
+        .with_service_name("code-name")
+        .with_prometheus_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .with_export_interval(Duration::from_millis(7))
+        .resolve()
+        .unwrap();
+    assert_eq!(c.exporters, [ExporterKind::Prometheus]);
+    assert_eq!(c.otlp.endpoint, "http://code:4317");
+    assert_eq!(c.otlp.protocol, OtlpProtocol::Grpc);
+    let pairs: Vec<_> = c
+        .otlp
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_owned(), v.expose().to_owned()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("api-key".to_owned(), "code".to_owned()),
+            ("x-env".to_owned(), "1".to_owned())
+        ]
+    );
+    assert_eq!(c.otlp.timeout, Duration::from_millis(42));
+    assert_eq!(c.resource.service_name, "code-name");
+    assert_eq!(c.prometheus.addr.port(), 0);
+    assert_eq!(c.export_interval, Duration::from_millis(7));
+}
+
+#[test]
+fn default_exporters_apply_only_when_the_variable_is_unset() {
+    let b = || ExporterBuilder::new().with_default_exporters([ExporterKind::Prometheus]);
+    assert_eq!(
+        b().without_env().resolve().unwrap().exporters,
+        [ExporterKind::Prometheus]
+    );
+    let c = b()
+        .with_env_vars([(OTEL_METRICS_EXPORTER, "otlp")])
+        .resolve()
+        .unwrap();
+    assert_eq!(c.exporters, [ExporterKind::Otlp]);
+}
+
+#[test]
+fn invalid_code_settings_name_the_setting() {
+    let err = |b: ExporterBuilder| match b.without_env().resolve() {
+        Err(ConfigError::InvalidConfig { name, .. }) => name,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        err(ExporterBuilder::new().with_cardinality_limit(0)),
+        "cardinality_limit"
+    );
+    assert_eq!(
+        err(ExporterBuilder::new().with_otlp_endpoint("localhost:4317")),
+        "otlp_endpoint"
+    );
+    assert_eq!(
+        err(ExporterBuilder::new().with_otlp_timeout(Duration::ZERO)),
+        "otlp_timeout"
+    );
+    assert_eq!(
+        err(ExporterBuilder::new().with_export_interval(Duration::ZERO)),
+        "export_interval"
+    );
+    assert_eq!(
+        err(ExporterBuilder::new().with_shutdown_timeout(Duration::ZERO)),
+        "shutdown_timeout"
+    );
+    assert_eq!(
+        err(ExporterBuilder::new().with_service_name(" ")),
+        "service_name"
+    );
+    assert_eq!(
+        err(ExporterBuilder::new().with_bearer_token("has space")),
+        "bearer_token"
+    );
+    assert_eq!(
+        err(ExporterBuilder::new().with_otlp_header("x", "line\nbreak")),
+        "otlp_header"
+    );
+}
+
+#[test]
+fn builder_debug_redacts_header_values_and_tokens() {
+    let b = ExporterBuilder::new()
+        .with_otlp_header("x-api-key", "sk-live-123")
+        .with_bearer_token("tok-456");
+    let text = format!("{b:?}");
+    assert!(
+        !text.contains("sk-live-123") && !text.contains("tok-456"),
+        "{text}"
+    );
+    assert!(text.contains("x-api-key"), "{text}");
+    let c = b.without_env().resolve().unwrap();
+    let text = format!("{c:?}");
+    assert!(
+        !text.contains("sk-live-123") && !text.contains("tok-456"),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_documented_variable_is_listed_once() {
+    assert_eq!(ALL_VARIABLES.len(), 16);
+    for (i, v) in ALL_VARIABLES.iter().enumerate() {
+        assert!(!ALL_VARIABLES[i + 1..].contains(v), "{v}");
+    }
+}
