@@ -1,0 +1,116 @@
+//! A JSON body extractor whose errors name the offending field.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// The largest accepted request body, in bytes.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// Like `axum::Json`, but a refusal is an [`AppError`] that names the field.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json")
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+}
+
+/// Parses JSON, reporting the path of the field that failed.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // serde reports a missing field on its parent; take its name from the message.
+        let field = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+            .or_else(|| (path != ".").then_some(path));
+        AppError::BadRequest { field, message }
+    })
+}
+
+impl<T, S> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(&req) {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e: BytesRejection| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge { limit: BODY_LIMIT }
+                } else {
+                    AppError::BadRequest {
+                        field: None,
+                        message: "could not read the request body".to_owned(),
+                    }
+                }
+            })?;
+        parse(&bytes).map(JsonBody)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Order {
+        order_id: String,
+        order_value_cents: u64,
+    }
+
+    fn field_of(body: &str) -> Option<String> {
+        match parse::<Order>(body.as_bytes()) {
+            Err(AppError::BadRequest { field, .. }) => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn parse_errors_name_the_field() {
+        assert_eq!(
+            field_of(r#"{"order_id":"a"}"#).as_deref(),
+            Some("order_value_cents")
+        );
+        assert_eq!(
+            field_of(r#"{"order_id":"a","order_value_cents":-5}"#).as_deref(),
+            Some("order_value_cents")
+        );
+        assert_eq!(
+            field_of(r#"{"order_id":"a","order_value_cents":49.99}"#).as_deref(),
+            Some("order_value_cents")
+        );
+        assert_eq!(
+            field_of(r#"{"order_id":7,"order_value_cents":1}"#).as_deref(),
+            Some("order_id")
+        );
+        assert_eq!(
+            field_of(r#"{"order_id":"a","order_value_cents":18446744073709551616}"#).as_deref(),
+            Some("order_value_cents")
+        );
+        assert_eq!(field_of("not json"), None);
+    }
+}

@@ -1,0 +1,148 @@
+//! Shared state of the service.
+
+use std::sync::Arc;
+
+use business_metrics::BusinessMetrics;
+use opentelemetry::metrics::Meter;
+use rand::Rng;
+
+use crate::http_metrics::HttpMetrics;
+use crate::incident::IncidentControl;
+use crate::sessions::SessionStore;
+
+/// Default number of open sessions the store holds.
+pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
+/// Default share of payments declined outside incidents.
+pub const DEFAULT_PAYMENT_FAILURE_RATE: f64 = 0.02;
+
+/// Everything handlers share. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    metrics: BusinessMetrics,
+    http: HttpMetrics,
+    sessions: SessionStore,
+    incident: IncidentControl,
+    payment_failure_rate: f64,
+}
+
+/// Builds [`AppState`].
+#[derive(Debug)]
+pub struct AppStateBuilder {
+    metrics: BusinessMetrics,
+    http: HttpMetrics,
+    incident: IncidentControl,
+    max_sessions: usize,
+    payment_failure_rate: f64,
+}
+
+impl AppStateBuilder {
+    /// Sets the share of payments declined outside incidents (clamped to 0..=1).
+    #[must_use]
+    pub fn with_payment_failure_rate(mut self, rate: f64) -> Self {
+        self.payment_failure_rate = if rate.is_nan() {
+            0.0
+        } else {
+            rate.clamp(0.0, 1.0)
+        };
+        self
+    }
+
+    /// Sets the maximum number of open sessions.
+    #[must_use]
+    pub fn with_max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max;
+        self
+    }
+
+    /// Shares an incident switch with a simulator.
+    #[must_use]
+    pub fn with_incident_control(mut self, incident: IncidentControl) -> Self {
+        self.incident = incident;
+        self
+    }
+
+    /// Builds the state.
+    pub fn build(self) -> AppState {
+        AppState {
+            inner: Arc::new(Inner {
+                metrics: self.metrics,
+                http: self.http,
+                sessions: SessionStore::new(self.max_sessions),
+                incident: self.incident,
+                payment_failure_rate: self.payment_failure_rate,
+            }),
+        }
+    }
+}
+
+/// A payment that did not go through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentFailure {
+    /// The card issuer declined.
+    Declined,
+    /// The payment provider failed.
+    ProcessingError,
+}
+
+impl PaymentFailure {
+    /// The message the checkout answers with.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Declined => "payment declined",
+            Self::ProcessingError => "payment processing error",
+        }
+    }
+}
+
+impl AppState {
+    /// Starts a builder: business metrics and the meter for HTTP metrics.
+    pub fn builder(metrics: BusinessMetrics, http_meter: &Meter) -> AppStateBuilder {
+        AppStateBuilder {
+            metrics,
+            http: HttpMetrics::new(http_meter),
+            incident: IncidentControl::default(),
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            payment_failure_rate: DEFAULT_PAYMENT_FAILURE_RATE,
+        }
+    }
+
+    /// The business instruments.
+    pub fn metrics(&self) -> &BusinessMetrics {
+        &self.inner.metrics
+    }
+
+    /// The HTTP instruments.
+    pub fn http(&self) -> &HttpMetrics {
+        &self.inner.http
+    }
+
+    /// The open sessions.
+    pub fn sessions(&self) -> &SessionStore {
+        &self.inner.sessions
+    }
+
+    /// The incident switch.
+    pub fn incident(&self) -> &IncidentControl {
+        &self.inner.incident
+    }
+
+    /// Charges a payment: declined at the configured rate, failing with a
+    /// processing error at the incident's error rate.
+    pub fn charge(&self) -> Result<(), PaymentFailure> {
+        let mut rng = rand::rng();
+        if let Some(incident) = self.incident().current() {
+            if rng.random_bool(incident.error_rate.clamp(0.0, 1.0)) {
+                return Err(PaymentFailure::ProcessingError);
+            }
+        }
+        if rng.random_bool(self.inner.payment_failure_rate) {
+            return Err(PaymentFailure::Declined);
+        }
+        Ok(())
+    }
+}
