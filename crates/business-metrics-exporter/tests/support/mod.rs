@@ -127,7 +127,9 @@ pub async fn grpc_receiver() -> Receiver {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let received = Received::default();
-    let service = MetricsServiceServer::new(GrpcSink(received.clone()));
+    // Collectors compress (rotel sends gzip by default).
+    let service = MetricsServiceServer::new(GrpcSink(received.clone()))
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
     let task = tokio::spawn(async move {
         tonic::transport::Server::builder()
             .add_service(service)
@@ -582,11 +584,18 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
+    /// Starts `cmd` with its output in `<CARGO_TARGET_TMPDIR>/<name>-<pid>-<n>.log`.
     pub fn spawn(name: &'static str, cmd: &mut Command) -> Self {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("{name}-{}-{n}.log", std::process::id()));
+        let out = std::fs::File::create(&log).unwrap();
+        let err = out.try_clone().unwrap();
         let child = cmd
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(out)
+            .stderr(err)
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {name}: {e}"));
         Self { child, name }
