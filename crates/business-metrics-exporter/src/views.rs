@@ -38,3 +38,117 @@ fn catalog_entry(instrument: &Instrument) -> Option<&'static MetricDescriptor> {
     }
     catalog::descriptor(instrument.name())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use business_metrics::catalog::{names, ORDER_VALUE_BUCKETS};
+    use opentelemetry::metrics::MeterProvider;
+    use opentelemetry::KeyValue;
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+    use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+
+    fn provider(limit: usize) -> (SdkMeterProvider, InMemoryMetricExporter) {
+        let exporter = InMemoryMetricExporter::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .with_view(move |i| stream_for(i, limit))
+            .build();
+        (provider, exporter)
+    }
+
+    fn collect(
+        provider: &SdkMeterProvider,
+        exporter: &InMemoryMetricExporter,
+    ) -> Vec<ResourceMetrics> {
+        provider.force_flush().unwrap();
+        exporter.get_finished_metrics().unwrap()
+    }
+
+    #[test]
+    fn catalog_buckets_and_attribute_keys_apply_whatever_the_instrument_said() {
+        let (provider, exporter) = provider(2000);
+        let meter = provider.meter_with_scope(business_metrics::instrumentation_scope());
+        let h = meter
+            .u64_histogram(names::ORDER_VALUE_CENTS)
+            .with_boundaries(vec![1.0, 2.0, 3.0])
+            .build();
+        h.record(
+            4_999,
+            &[
+                KeyValue::new("product_category", "books"),
+                KeyValue::new("user_id", "u-123"),
+            ],
+        );
+        let rm = collect(&provider, &exporter);
+        let metric = rm
+            .last()
+            .unwrap()
+            .scope_metrics()
+            .flat_map(|s| s.metrics())
+            .find(|m| m.name() == names::ORDER_VALUE_CENTS)
+            .unwrap();
+        let AggregatedMetrics::U64(MetricData::Histogram(hist)) = metric.data() else {
+            panic!("not a u64 histogram");
+        };
+        let point = hist.data_points().next().unwrap();
+        assert_eq!(point.bounds().collect::<Vec<_>>(), ORDER_VALUE_BUCKETS);
+        assert_eq!(
+            point.bucket_counts().collect::<Vec<_>>(),
+            [0, 0, 0, 1, 0, 0, 0, 0]
+        );
+        let keys: Vec<String> = point.attributes().map(|kv| kv.key.to_string()).collect();
+        assert_eq!(
+            keys,
+            ["product_category"],
+            "a key outside the catalog is dropped"
+        );
+    }
+
+    #[test]
+    fn instruments_of_other_scopes_keep_their_own_buckets_but_get_the_limit() {
+        let (provider, exporter) = provider(2);
+        let meter = provider.meter("http");
+        let h = meter
+            .f64_histogram(names::ORDER_VALUE_CENTS)
+            .with_boundaries(vec![1.0, 2.0])
+            .build();
+        for route in ["/a", "/b", "/c", "/d"] {
+            h.record(1.5, &[KeyValue::new("route", route)]);
+        }
+        let rm = collect(&provider, &exporter);
+        let metric = rm
+            .last()
+            .unwrap()
+            .scope_metrics()
+            .flat_map(|s| s.metrics())
+            .next()
+            .unwrap();
+        let AggregatedMetrics::F64(MetricData::Histogram(hist)) = metric.data() else {
+            panic!("not an f64 histogram");
+        };
+        let mut points: Vec<(Vec<String>, u64, Vec<f64>)> = hist
+            .data_points()
+            .map(|p| {
+                let attrs = p
+                    .attributes()
+                    .map(|kv| format!("{}={}", kv.key, kv.value))
+                    .collect();
+                (attrs, p.count(), p.bounds().collect())
+            })
+            .collect();
+        points.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            points,
+            [
+                (
+                    vec!["otel.metric.overflow=true".to_owned()],
+                    2,
+                    vec![1.0, 2.0]
+                ),
+                (vec!["route=/a".to_owned()], 1, vec![1.0, 2.0]),
+                (vec!["route=/b".to_owned()], 1, vec![1.0, 2.0]),
+            ]
+        );
+    }
+}

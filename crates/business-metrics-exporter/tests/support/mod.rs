@@ -33,11 +33,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
+/// The headers of one request, as (name, value) pairs.
+pub type HeaderList = Vec<(String, String)>;
+
 /// The requests a receiver got, in arrival order, plus a wake-up for waiters.
 #[derive(Clone, Default)]
 pub struct Received {
     requests: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
-    headers: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    headers: Arc<Mutex<Vec<HeaderList>>>,
     notify: Arc<Notify>,
 }
 
@@ -48,7 +51,7 @@ impl Received {
     }
 
     /// The headers (gRPC metadata) of each request, in arrival order.
-    pub fn headers(&self) -> Vec<Vec<(String, String)>> {
+    pub fn headers(&self) -> Vec<HeaderList> {
         self.headers.lock().unwrap().clone()
     }
 
@@ -510,7 +513,7 @@ fn dechunk(mut s: &str) -> String {
             break;
         }
         out.push_str(&rest[..n]);
-        s = &rest[n..].trim_start_matches("\r\n");
+        s = rest[n..].trim_start_matches("\r\n");
     }
     out
 }
@@ -548,7 +551,10 @@ pub fn require_binary(what: &str, found: Option<PathBuf>) -> Option<PathBuf> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{msg}");
     }
-    eprintln!("notice: skipping: {msg}");
+    #[allow(clippy::print_stderr)] // the notice is the point: outside CI, say why
+    {
+        eprintln!("notice: skipping: {msg}");
+    }
     None
 }
 
