@@ -17,6 +17,8 @@ use crate::state::AppState;
 
 /// The largest order the shop accepts, in cents ($1,000,000).
 pub const MAX_ORDER_VALUE_CENTS: u64 = 100_000_000;
+/// The longest user id accepted.
+pub const MAX_USER_ID_LEN: usize = 128;
 /// The longest order id accepted.
 pub const MAX_ORDER_ID_LEN: usize = 64;
 
@@ -38,6 +40,9 @@ pub struct CreateSession {
     pub entry_page: String,
     /// The sales region.
     pub region: String,
+    /// The signed-in user, if any: counted in the active-user gauges, never a label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
 }
 
 /// `201` answer to [`CreateSession`].
@@ -127,6 +132,15 @@ pub async fn create_session(
     }
     check_label(&state, Dimension::EntryPage, &req.entry_page)?;
     check_label(&state, Dimension::Region, &req.region)?;
+    let user_id = match req.user_id.as_deref().map(str::trim) {
+        Some(id) if id.is_empty() || id.len() > MAX_USER_ID_LEN => {
+            return Err(AppError::invalid(
+                "user_id",
+                format!("user_id must be 1 to {MAX_USER_ID_LEN} bytes"),
+            ))
+        }
+        other => other,
+    };
 
     let metrics = state.metrics();
     let mut funnel = FunnelContext::new(&req.source, device_type);
@@ -142,6 +156,11 @@ pub async fn create_session(
     )?;
     let session = Session::new(checkout, engagement, req.region);
     let session_id = state.sessions().insert(session)?;
+    if let Some(user_id) = user_id {
+        state
+            .active_users()
+            .seen(user_id, user_tier, std::time::Instant::now());
+    }
     Ok((StatusCode::CREATED, Json(SessionCreated { session_id })))
 }
 

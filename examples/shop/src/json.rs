@@ -27,10 +27,20 @@ fn is_json(req: &Request) -> bool {
         })
 }
 
-/// Parses JSON, reporting the path of the field that failed.
+/// Parses a JSON object, reporting the path of the field that failed.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest {
+            field: None,
+            message: format!("the body is not valid JSON: {e}"),
+        })?;
+    if !value.is_object() {
+        return Err(AppError::BadRequest {
+            field: None,
+            message: "the body must be a JSON object".to_owned(),
+        });
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
@@ -54,6 +64,15 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json(&req) {
             return Err(AppError::UnsupportedMediaType);
+        }
+        // Refuse a declared oversize body before reading any of it.
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
+            return Err(AppError::PayloadTooLarge { limit: BODY_LIMIT });
         }
         let bytes = Bytes::from_request(req, state)
             .await
@@ -112,5 +131,6 @@ mod tests {
             Some("order_value_cents")
         );
         assert_eq!(field_of("not json"), None);
+        assert_eq!(field_of("[1, 2]"), None);
     }
 }

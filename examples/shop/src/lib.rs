@@ -4,6 +4,7 @@
 //! [`app`] builds the router from an [`AppState`]; `main` wires the exporter, so tests
 //! call the same router on an ephemeral loopback port.
 
+pub mod active_users;
 pub mod api;
 pub mod error;
 pub mod http_metrics;

@@ -164,6 +164,7 @@ async fn main() -> anyhow::Result<()> {
             loop {
                 tick.tick().await;
                 sessions_state.sessions().expire_idle(idle);
+                sessions_state.refresh_active_users();
             }
         });
     }

@@ -220,6 +220,8 @@ const STEP_CONTINUE: [f64; 3] = [0.70, 0.78, 0.82];
 const ONE_PAGE_PAYMENT_CONTINUE: f64 = 0.90;
 /// The last step's continuation: order_review -> order_confirmed.
 const CONFIRM_CONTINUE: f64 = 0.88;
+/// How many distinct users visit.
+const USER_POOL: u64 = 5_000;
 /// Extra abandonment per second of latency a visitor just waited through.
 const LATENCY_SENSITIVITY: f64 = 1.5;
 
@@ -326,10 +328,12 @@ impl Visit {
         } else {
             "one_page"
         };
-        let tier = pick(rng, TIERS, |t| t.1).0;
         let page = pick(rng, PAGES, |p| p.1).0;
         let region = pick(rng, REGIONS, |r| r.1).0;
         let is_new_user = rng.random_bool(0.3);
+        // Visitors come from a pool of known users, so active-user counts are meaningful.
+        let user = rng.random_range(0..USER_POOL);
+        let tier = pick(&mut SmallRng::seed_from_u64(user), TIERS, |t| t.1).0;
 
         let base = self.base.clone();
         let create = self
@@ -338,6 +342,7 @@ impl Visit {
             .json(&json!({
                 "source": source, "device_type": device, "experiment_variant": variant,
                 "user_tier": tier, "is_new_user": is_new_user, "entry_page": page, "region": region,
+                "user_id": format!("user-{user}"),
             }));
         let got = self.send(create).await;
         let Some(body) = self.expect(got, 201) else {

@@ -6,12 +6,15 @@ use business_metrics::BusinessMetrics;
 use opentelemetry::metrics::Meter;
 use rand::Rng;
 
+use crate::active_users::ActiveUsers;
 use crate::http_metrics::HttpMetrics;
 use crate::incident::IncidentControl;
 use crate::sessions::SessionStore;
 
 /// Default number of open sessions the store holds.
 pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
+/// Default number of distinct users tracked for the active-user gauges.
+pub const DEFAULT_MAX_TRACKED_USERS: usize = 1_000_000;
 /// Default share of payments declined outside incidents.
 pub const DEFAULT_PAYMENT_FAILURE_RATE: f64 = 0.02;
 
@@ -26,6 +29,7 @@ struct Inner {
     metrics: BusinessMetrics,
     http: HttpMetrics,
     sessions: SessionStore,
+    active_users: ActiveUsers,
     incident: IncidentControl,
     payment_failure_rate: f64,
 }
@@ -73,6 +77,7 @@ impl AppStateBuilder {
                 metrics: self.metrics,
                 http: self.http,
                 sessions: SessionStore::new(self.max_sessions),
+                active_users: ActiveUsers::new(DEFAULT_MAX_TRACKED_USERS),
                 incident: self.incident,
                 payment_failure_rate: self.payment_failure_rate,
             }),
@@ -124,6 +129,21 @@ impl AppState {
     /// The open sessions.
     pub fn sessions(&self) -> &SessionStore {
         &self.inner.sessions
+    }
+
+    /// Who was active when.
+    pub fn active_users(&self) -> &ActiveUsers {
+        &self.inner.active_users
+    }
+
+    /// Sets `business.active_users` for every window and tier from the users seen.
+    /// The service calls it periodically.
+    pub fn refresh_active_users(&self) {
+        let now = std::time::Instant::now();
+        for window in business_metrics::ActiveWindow::ALL {
+            let counts = self.inner.active_users.counts(*window, now);
+            self.inner.metrics.set_active_users_by_tier(*window, counts);
+        }
     }
 
     /// The incident switch.
