@@ -10,6 +10,7 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
@@ -173,18 +174,12 @@ async fn prometheus_scrapes_the_bridge_and_returns_catalog_names_and_values() {
 
     let order = catalog::ORDER_VALUE_CENTS.prometheus_name;
     assert_eq!(order, "business_order_value_cents");
-    let buckets = query(prom, &format!("{order}_bucket")).await;
-    let mut by_le: Vec<(String, f64)> = buckets
+    let buckets: BTreeMap<String, f64> = query(prom, &format!("{order}_bucket"))
+        .await
         .iter()
         .map(|(l, v)| (l["le"].as_str().unwrap().to_owned(), *v))
         .collect();
-    by_le.sort_by(|a, b| {
-        a.1.partial_cmp(&b.1)
-            .unwrap()
-            .then(a.0.len().cmp(&b.0.len()))
-            .then(a.0.cmp(&b.0))
-    });
-    let mut expected: Vec<(String, f64)> = [
+    let expected: BTreeMap<String, f64> = [
         ("500", 0.0),
         ("1000", 0.0),
         ("2500", 0.0),
@@ -197,13 +192,7 @@ async fn prometheus_scrapes_the_bridge_and_returns_catalog_names_and_values() {
     .into_iter()
     .map(|(l, v)| (l.to_owned(), v))
     .collect();
-    expected.sort_by(|a, b| {
-        a.1.partial_cmp(&b.1)
-            .unwrap()
-            .then(a.0.len().cmp(&b.0.len()))
-            .then(a.0.cmp(&b.0))
-    });
-    assert_eq!(by_le, expected);
+    assert_eq!(buckets, expected);
     assert_eq!(single(prom, &format!("{order}_count")).await, 2.0);
     assert_eq!(
         single(prom, &format!("{order}_sum")).await,

@@ -22,7 +22,7 @@ fn session_body() -> serde_json::Value {
 
 const FUNNEL: &str = "business_funnel_step_total";
 
-fn funnel<'a>(step: &'a str) -> [(&'a str, &'a str); 4] {
+fn funnel(step: &str) -> [(&str, &str); 4] {
     [
         ("step", step),
         ("source", "google_ads"),
