@@ -66,41 +66,39 @@ fn futures_stream<I: Iterator + Unpin>(iter: I) -> impl futures_core::Stream<Ite
     S(iter)
 }
 
-fn session(overrides: Value) -> Value {
-    let mut body = json!({
+/// `base` with `overrides` applied; a `null` override removes the field.
+fn with(mut base: Value, overrides: &Value) -> Value {
+    for (k, v) in overrides.as_object().unwrap() {
+        if v.is_null() {
+            base.as_object_mut().unwrap().remove(k);
+        } else {
+            base[k] = v.clone();
+        }
+    }
+    base
+}
+
+fn session(overrides: &Value) -> Value {
+    let base = json!({
         "source": "direct", "device_type": "desktop", "user_tier": "free",
         "is_new_user": true, "entry_page": "/", "region": "eu_central"
     });
-    for (k, v) in overrides.as_object().unwrap() {
-        if v.is_null() {
-            body.as_object_mut().unwrap().remove(k);
-        } else {
-            body[k] = v.clone();
-        }
-    }
-    body
+    with(base, overrides)
 }
 
-fn order(id: &str, overrides: Value) -> Value {
-    let mut body = json!({
+fn order(id: &str, overrides: &Value) -> Value {
+    let base = json!({
         "session_id": id, "order_id": "ord-9", "order_value_cents": 2_000,
         "product_category": "books", "payment_method": "card"
     });
-    for (k, v) in overrides.as_object().unwrap() {
-        if v.is_null() {
-            body.as_object_mut().unwrap().remove(k);
-        } else {
-            body[k] = v.clone();
-        }
-    }
-    body
+    with(base, overrides)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_answer_4xx_naming_the_field_and_change_no_business_metric() {
     let shop = TestShop::start(0.0).await;
-    let id = shop.open_session(session(json!({}))).await;
-    let ended = shop.open_session(session(json!({}))).await;
+    let id = shop.open_session(session(&json!({}))).await;
+    let ended = shop.open_session(session(&json!({}))).await;
     assert_eq!(shop.delete(&format!("/api/sessions/{ended}")).await.0, 204);
     let before = shop.scrape().await.business();
 
@@ -109,34 +107,34 @@ async fn bad_requests_answer_4xx_naming_the_field_and_change_no_business_metric(
     let milestones = format!("/api/sessions/{id}/milestones");
     let ended_steps = format!("/api/sessions/{ended}/steps");
     let cases: Vec<(&str, &str, Value, u16, Option<&str>)> = vec![
-        ("missing source", "/api/sessions", session(json!({ "source": null })), 400, Some("source")),
-        ("missing is_new_user", "/api/sessions", session(json!({ "is_new_user": null })), 400, Some("is_new_user")),
-        ("mistyped is_new_user", "/api/sessions", session(json!({ "is_new_user": "yes" })), 400, Some("is_new_user")),
-        ("mistyped region", "/api/sessions", session(json!({ "region": 5 })), 400, Some("region")),
-        ("unknown device", "/api/sessions", session(json!({ "device_type": "phone" })), 422, Some("device_type")),
-        ("unknown tier", "/api/sessions", session(json!({ "user_tier": "gold" })), 422, Some("user_tier")),
-        ("empty source", "/api/sessions", session(json!({ "source": "  " })), 422, Some("source")),
-        ("oversize region", "/api/sessions", session(json!({ "region": "r".repeat(300) })), 422, Some("region")),
-        ("empty variant", "/api/sessions", session(json!({ "experiment_variant": "" })), 422, Some("experiment_variant")),
-        ("empty user id", "/api/sessions", session(json!({ "user_id": "" })), 422, Some("user_id")),
+        ("missing source", "/api/sessions", session(&json!({ "source": null })), 400, Some("source")),
+        ("missing is_new_user", "/api/sessions", session(&json!({ "is_new_user": null })), 400, Some("is_new_user")),
+        ("mistyped is_new_user", "/api/sessions", session(&json!({ "is_new_user": "yes" })), 400, Some("is_new_user")),
+        ("mistyped region", "/api/sessions", session(&json!({ "region": 5 })), 400, Some("region")),
+        ("unknown device", "/api/sessions", session(&json!({ "device_type": "phone" })), 422, Some("device_type")),
+        ("unknown tier", "/api/sessions", session(&json!({ "user_tier": "gold" })), 422, Some("user_tier")),
+        ("empty source", "/api/sessions", session(&json!({ "source": "  " })), 422, Some("source")),
+        ("oversize region", "/api/sessions", session(&json!({ "region": "r".repeat(300) })), 422, Some("region")),
+        ("empty variant", "/api/sessions", session(&json!({ "experiment_variant": "" })), 422, Some("experiment_variant")),
+        ("empty user id", "/api/sessions", session(&json!({ "user_id": "" })), 422, Some("user_id")),
         ("not an object", "/api/sessions", json!([1, 2]), 400, None),
         ("unknown step", &steps, json!({ "step": "teleport" }), 422, Some("step")),
         ("confirm via steps", &steps, json!({ "step": "order_confirmed" }), 422, Some("step")),
         ("step of unknown session", "/api/sessions/nope/steps", json!({ "step": "cart_view" }), 404, Some("session_id")),
         ("step of ended session", &ended_steps, json!({ "step": "cart_view" }), 404, Some("session_id")),
-        ("negative amount", "/api/checkout/complete", order(&id, json!({ "order_value_cents": -5 })), 400, Some("order_value_cents")),
-        ("fractional amount", "/api/checkout/complete", order(&id, json!({ "order_value_cents": 49.99 })), 400, Some("order_value_cents")),
-        ("amount as string", "/api/checkout/complete", order(&id, json!({ "order_value_cents": "100" })), 400, Some("order_value_cents")),
+        ("negative amount", "/api/checkout/complete", order(&id, &json!({ "order_value_cents": -5 })), 400, Some("order_value_cents")),
+        ("fractional amount", "/api/checkout/complete", order(&id, &json!({ "order_value_cents": 49.99 })), 400, Some("order_value_cents")),
+        ("amount as string", "/api/checkout/complete", order(&id, &json!({ "order_value_cents": "100" })), 400, Some("order_value_cents")),
         ("u64 overflow", "/api/checkout/complete",
             serde_json::from_str(&format!(r#"{{"session_id":"{id}","order_id":"o","order_value_cents":18446744073709551616,"product_category":"b","payment_method":"c"}}"#)).unwrap(),
             400, Some("order_value_cents")),
-        ("zero amount", "/api/checkout/complete", order(&id, json!({ "order_value_cents": 0 })), 422, Some("order_value_cents")),
-        ("absurd amount", "/api/checkout/complete", order(&id, json!({ "order_value_cents": 1_000_000_000_000u64 })), 422, Some("order_value_cents")),
-        ("unknown currency", "/api/checkout/complete", order(&id, json!({ "currency": "XYZ" })), 422, Some("currency")),
-        ("empty category", "/api/checkout/complete", order(&id, json!({ "product_category": "" })), 422, Some("product_category")),
-        ("missing order id", "/api/checkout/complete", order(&id, json!({ "order_id": null })), 400, Some("order_id")),
-        ("empty order id", "/api/checkout/complete", order(&id, json!({ "order_id": " " })), 422, Some("order_id")),
-        ("unknown session checkout", "/api/checkout/complete", order("missing", json!({})), 404, Some("session_id")),
+        ("zero amount", "/api/checkout/complete", order(&id, &json!({ "order_value_cents": 0 })), 422, Some("order_value_cents")),
+        ("absurd amount", "/api/checkout/complete", order(&id, &json!({ "order_value_cents": 1_000_000_000_000u64 })), 422, Some("order_value_cents")),
+        ("unknown currency", "/api/checkout/complete", order(&id, &json!({ "currency": "XYZ" })), 422, Some("currency")),
+        ("empty category", "/api/checkout/complete", order(&id, &json!({ "product_category": "" })), 422, Some("product_category")),
+        ("missing order id", "/api/checkout/complete", order(&id, &json!({ "order_id": null })), 400, Some("order_id")),
+        ("empty order id", "/api/checkout/complete", order(&id, &json!({ "order_id": " " })), 422, Some("order_id")),
+        ("unknown session checkout", "/api/checkout/complete", order("missing", &json!({})), 404, Some("session_id")),
         ("empty feature", &features, json!({ "feature_name": "" }), 422, Some("feature_name")),
         ("oversize milestone", &milestones, json!({ "milestone": "m".repeat(100) }), 422, Some("milestone")),
     ];
