@@ -103,7 +103,7 @@ impl SessionStore {
         self.lock().remove(id).ok_or(AppError::UnknownSession)
     }
 
-    /// Closes sessions idle for longer than `idle`; their durations are recorded as
+    /// Closes sessions idle for at least `idle`; their durations are recorded as
     /// they drop. Returns how many were closed.
     pub fn expire_idle(&self, idle: Duration) -> usize {
         let now = Instant::now();
@@ -111,7 +111,7 @@ impl SessionStore {
             let mut sessions = self.lock();
             let ids: Vec<String> = sessions
                 .iter()
-                .filter(|(_, s)| s.idle_for(now) > idle)
+                .filter(|(_, s)| s.idle_for(now) >= idle)
                 .map(|(id, _)| id.clone())
                 .collect();
             ids.iter().filter_map(|id| sessions.remove(id)).collect()
@@ -134,5 +134,64 @@ impl SessionStore {
     /// Whether no session is open.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use business_metrics::{
+        BusinessMetrics, DeviceType, EngagementContext, FunnelContext, UserTier,
+    };
+
+    fn session() -> Session {
+        let m = BusinessMetrics::global();
+        let funnel = FunnelContext::new("direct", DeviceType::Desktop);
+        let engagement = EngagementContext {
+            user_tier: UserTier::Free,
+            entry_page: "/",
+            is_new_user: false,
+        };
+        Session::new(
+            m.checkout(&funnel, m.now()).unwrap(),
+            m.engagement(&engagement, &funnel).unwrap(),
+            "eu".to_owned(),
+        )
+    }
+
+    #[test]
+    fn the_store_refuses_sessions_past_its_bound() {
+        let store = SessionStore::new(2);
+        let a = store.insert(session()).unwrap();
+        store.insert(session()).unwrap();
+        assert!(matches!(
+            store.insert(session()),
+            Err(AppError::TooManySessions)
+        ));
+        store.remove(&a).unwrap();
+        assert!(store.insert(session()).is_ok());
+        assert!(matches!(store.get("nope"), Err(AppError::UnknownSession)));
+        assert!(matches!(store.remove(&a), Err(AppError::UnknownSession)));
+    }
+
+    #[test]
+    fn idle_sessions_expire_and_active_ones_stay() {
+        let store = SessionStore::new(10);
+        let id = store.insert(session()).unwrap();
+        assert_eq!(store.expire_idle(Duration::from_secs(60)), 0);
+        assert_eq!(store.expire_idle(Duration::ZERO), 1);
+        assert!(store.is_empty());
+        assert!(matches!(store.get(&id), Err(AppError::UnknownSession)));
+        store.insert(session()).unwrap();
+        assert_eq!(store.close_all(), 1);
+        assert_eq!(store.len(), 0);
+    }
+
+    #[test]
+    fn session_ids_are_random_128_bit_hex() {
+        let (a, b) = (new_id(), new_id());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
     }
 }
