@@ -23,7 +23,9 @@ apt_updated=0
 apt_install() {
   if [ "$apt_updated" -eq 0 ]; then
     # Update only when the package lists do not offer the package yet.
-    if ! apt-cache policy "$@" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    local policy_out
+    policy_out="$(apt-cache policy "$@" 2>/dev/null || true)"
+    if ! grep -q 'Candidate: [0-9]' <<<"$policy_out"; then
       log "apt-get update"
       as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
     fi
@@ -37,8 +39,12 @@ apt_install() {
     as_root chmod +x "$policy"
     created=1
   fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  local out status=0
+  out="$(mktemp)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >"$out" 2>&1 || status=$?
   if [ "$created" -eq 1 ]; then as_root rm -f "$policy"; fi
+  if [ "$status" -ne 0 ]; then cat "$out" >&2; rm -f "$out"; exit "$status"; fi
+  rm -f "$out"
 }
 
 stop_system_prometheus() {
