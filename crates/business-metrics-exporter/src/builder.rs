@@ -40,6 +40,8 @@ impl fmt::Debug for EnvSource {
 ///
 /// Setters never fail; [`resolve`](Self::resolve) and [`init`](Self::init) validate
 /// everything at once and name the setting or variable at fault.
+///
+/// The type is `#[must_use]`, so every `with_*` setter's result must be used.
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct ExporterBuilder {
