@@ -1,12 +1,8 @@
 //! The resource: what identifies this process in every export.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::resource::{Resource, TelemetryResourceDetector};
+use rand::RngCore;
 
 use crate::config::ResourceConfig;
 
@@ -21,32 +17,10 @@ pub const DEPLOYMENT_ENVIRONMENT: &str = "deployment.environment";
 
 /// A random UUID version 4 (lower-case, hyphenated), new on every call.
 ///
-/// The bits come from the standard library's randomly keyed SipHash (seeded from
-/// the operating system) over the process id, the time and a counter.
-#[must_use]
+/// The bits come from the thread-local generator seeded by the operating system.
 pub fn new_instance_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut halves = [0u64; 2];
-    for (i, half) in halves.iter_mut().enumerate() {
-        let mut h = RandomState::new().build_hasher();
-        h.write_u32(std::process::id());
-        h.write_u128(nanos);
-        h.write_u64(count);
-        h.write_usize(i);
-        *half = h.finish();
-    }
-    let [hi, lo] = halves;
     let mut bytes = [0u8; 16];
-    for (slot, b) in bytes
-        .iter_mut()
-        .zip(hi.to_be_bytes().into_iter().chain(lo.to_be_bytes()))
-    {
-        *slot = b;
-    }
+    rand::rng().fill_bytes(&mut bytes);
     // Version 4, variant 10xx.
     if let Some(b) = bytes.get_mut(6) {
         *b = (*b & 0x0f) | 0x40;

@@ -228,8 +228,11 @@ async fn main() -> anyhow::Result<()> {
     if closed > 0 {
         println!("closed {closed} open sessions");
     }
-    telemetry
-        .shutdown()
+    // The flush blocks (bounded by the exporter's shutdown timeout); keep it off the
+    // runtime's workers, which an OTLP/gRPC export needs.
+    tokio::task::spawn_blocking(move || telemetry.shutdown())
+        .await
+        .context("joining the metrics shutdown")?
         .context("flushing the last metric values")?;
     Ok(())
 }
