@@ -25,16 +25,19 @@ fn ctx_attrs(step: &str) -> [(&str, &str); 4] {
     ]
 }
 
-#[test]
-fn a_new_checkout_creates_every_step_series_at_zero() {
-    let h = Harness::new();
-    let _checkout = h
-        .metrics
+fn google_ads_checkout(h: &Harness) -> business_metrics::CheckoutTracker {
+    h.metrics
         .checkout(
             &FunnelContext::new("google_ads", DeviceType::Mobile),
             h.metrics.now(),
         )
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_new_checkout_creates_every_step_series_at_zero() {
+    let h = Harness::new();
+    let _checkout = google_ads_checkout(&h);
     let m = h.collect();
     let f = &m[names::FUNNEL_STEP];
     for step in business_metrics::CHECKOUT_STEP_VALUES {
@@ -54,13 +57,7 @@ fn a_new_checkout_creates_every_step_series_at_zero() {
 #[test]
 fn a_completed_purchase_records_final_step_conversion_and_revenue() {
     let h = Harness::new();
-    let checkout = h
-        .metrics
-        .checkout(
-            &FunnelContext::new("google_ads", DeviceType::Mobile),
-            h.metrics.now(),
-        )
-        .unwrap();
+    let checkout = google_ads_checkout(&h);
     checkout.cart_view();
     checkout.shipping_info();
     checkout.payment_info();
@@ -117,13 +114,7 @@ fn a_completed_purchase_records_final_step_conversion_and_revenue() {
 #[test]
 fn a_failed_checkout_records_checkout_error_and_a_refused_purchase_records_nothing() {
     let h = Harness::new();
-    let checkout = h
-        .metrics
-        .checkout(
-            &FunnelContext::new("google_ads", DeviceType::Mobile),
-            h.metrics.now(),
-        )
-        .unwrap();
+    let checkout = google_ads_checkout(&h);
     checkout.cart_view();
     checkout.checkout_failed();
     let err = checkout
