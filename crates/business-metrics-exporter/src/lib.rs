@@ -94,7 +94,6 @@
 //! # Related crates
 //!
 //! - `business-metrics`: the instruments and their typed recording API.
-//! - `business-metrics-analysis`: funnel and correlation analysis against Prometheus.
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),

@@ -76,7 +76,7 @@
 //!
 //! - `business-metrics-exporter`: SDK pipelines (OTLP, Prometheus bridge) configured
 //!   from the standard environment variables, with views built from the catalog.
-//! - `business-metrics-analysis`: funnel and correlation analysis against Prometheus.
+//! - `shop` (in `examples/shop`): a demo service using both.
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
