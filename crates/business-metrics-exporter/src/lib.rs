@@ -83,8 +83,9 @@
 //! are confidential; [`ExporterBuilder::with_bearer_token`] makes `/metrics` answer
 //! 401 to requests without `Authorization: Bearer <token>` (compared in constant
 //! time). OTLP header values and the token are [`Secret`]s: `Debug` prints
-//! `<redacted>`. `https://` OTLP endpoints use TLS (rustls with the bundled web PKI
-//! roots).
+//! `<redacted>`. `https://` OTLP endpoints use TLS with rustls: over gRPC it
+//! trusts the bundled web PKI roots, over HTTP the operating system's certificate
+//! store (install `ca-certificates` in slim container images).
 //!
 //! # Feature flags
 //!
