@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs the real servers the tests start: Prometheus (with promtool) from Debian's
-# packages and the rotel collector (rotel-agent) from PyPI.
+# Installs the real servers the tests start: Prometheus (with promtool) and Alertmanager
+# (with amtool) from Debian's packages, and the rotel collector (rotel-agent) from PyPI.
 #
 # Run with:   sudo scripts/install-test-deps.sh     (root on Debian; idempotent)
 #
 # Quiet when everything is present. Needs no network beyond the Debian and PyPI
-# package registries. Tests start their own Prometheus on ephemeral loopback ports,
-# so the system service the Debian package ships is kept from running.
+# package registries. Tests start their own Prometheus on ephemeral loopback ports and
+# only validate the Alertmanager config, so the system services the Debian packages
+# ship are kept from running.
 set -euo pipefail
 
 ROTEL_VERSION="0.0.1a15"
@@ -47,21 +48,27 @@ apt_install() {
   rm -f "$out"
 }
 
-stop_system_prometheus() {
-  # Never leave a system Prometheus running: it would hold port 9090 and scrape
-  # nothing of ours. Harmless when none exists.
-  if [ -x /etc/init.d/prometheus ]; then
-    as_root /etc/init.d/prometheus stop >/dev/null 2>&1 || true
-    if have update-rc.d; then as_root update-rc.d prometheus disable >/dev/null 2>&1 || true; fi
+stop_system_service() {
+  # Never leave a system Prometheus or Alertmanager running: it would hold its port
+  # (9090, 9093) and serve nothing of ours. Harmless when none exists.
+  local name="$1"
+  if [ -x "/etc/init.d/$name" ]; then
+    as_root "/etc/init.d/$name" stop >/dev/null 2>&1 || true
+    if have update-rc.d; then as_root update-rc.d "$name" disable >/dev/null 2>&1 || true; fi
   fi
   if have systemctl && [ -d /run/systemd/system ]; then
-    as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+    as_root systemctl disable --now "$name" >/dev/null 2>&1 || true
   fi
 }
 
 if ! have prometheus || ! have promtool; then
   apt_install prometheus
-  stop_system_prometheus
+  stop_system_service prometheus
+fi
+
+if ! have amtool; then
+  apt_install prometheus-alertmanager
+  stop_system_service prometheus-alertmanager
 fi
 
 rotel_present() {
@@ -77,4 +84,5 @@ if ! rotel_present; then
 fi
 
 have prometheus && have promtool || { log "prometheus/promtool still missing"; exit 1; }
+have amtool || { log "amtool still missing"; exit 1; }
 rotel_present || { log "rotel-agent still missing"; exit 1; }

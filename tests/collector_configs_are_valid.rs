@@ -1,0 +1,1120 @@
+//! The collector configurations under `otel-collector/collector/` and the Docker
+//! Compose stack under `otel-collector/` are checked structurally, the way
+//! `otelcol-contrib` would read them: every file parses, base and backend files merge
+//! as `--config a --config b` does, every pipeline names only components defined in
+//! the merged configuration, every component type exists in the pinned
+//! otelcol-contrib release, listeners bind loopback unless the environment says
+//! otherwise, and secrets come only from `${env:...}` references.
+//!
+//! The Go collector itself cannot be installed on the machines that run the tests;
+//! the end-to-end collector tests use rotel instead (see otel-collector/README.md).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde_norway::{Mapping, Value};
+
+/// The otelcol-contrib release the configurations target; docker-compose.yml runs
+/// the image of the same version.
+const OTELCOL_CONTRIB_VERSION: &str = "0.115.0";
+
+// Component types (the part of a component id before `/`) of the otelcol-contrib
+// distribution, as its manifest (opentelemetry-collector-releases,
+// distributions/otelcol-contrib/manifest.yaml) lists the modules and each module's
+// metadata names the type. A checked subset: the components these configurations use
+// and their common neighbours, each present in the distribution from before 0.86.0
+// to past 0.136.0, hence in 0.115.0. Using a component outside the lists fails the
+// test until its type is checked against the release and added here.
+
+/// Receiver types of otelcol-contrib 0.115.0 (subset).
+#[rustfmt::skip]
+const RECEIVERS: &[&str] = &[
+    "apache", "carbon", "chrony", "collectd", "couchdb", "datadog", "docker_stats",
+    "elasticsearch", "expvar", "filelog", "filestats", "flinkmetrics", "fluentforward",
+    "haproxy", "hostmetrics", "httpcheck", "influxdb", "jaeger", "jmx", "journald",
+    "k8s_cluster", "k8s_events", "k8sobjects", "kafka", "kafkametrics", "kubeletstats",
+    "memcached", "mongodb", "mysql", "nginx", "otlp", "otlpjsonfile", "postgresql",
+    "prometheus", "rabbitmq", "receiver_creator", "redis", "sqlquery", "statsd", "syslog",
+    "tcplog", "udplog", "zipkin",
+];
+
+/// Processor types of otelcol-contrib 0.115.0 (subset).
+#[rustfmt::skip]
+const PROCESSORS: &[&str] = &[
+    "attributes", "batch", "cumulativetodelta", "deltatocumulative", "deltatorate",
+    "filter", "groupbyattrs", "groupbytrace", "k8sattributes", "memory_limiter",
+    "metricsgeneration", "metricstransform", "probabilistic_sampler", "redaction",
+    "resource", "resourcedetection", "span", "tail_sampling", "transform",
+];
+
+/// Exporter types of otelcol-contrib 0.115.0 (subset).
+#[rustfmt::skip]
+const EXPORTERS: &[&str] = &[
+    "awsemf", "awss3", "awsxray", "azuremonitor", "carbon", "clickhouse", "coralogix",
+    "datadog", "debug", "elasticsearch", "file", "googlecloud", "googlemanagedprometheus",
+    "influxdb", "kafka", "loadbalancing", "logzio", "opensearch", "otlp", "otlphttp",
+    "prometheus", "prometheusremotewrite", "pulsar", "sapm", "signalfx", "splunk_hec",
+    "sumologic", "zipkin",
+];
+
+/// Extension types of otelcol-contrib 0.115.0 (subset).
+#[rustfmt::skip]
+const EXTENSIONS: &[&str] = &[
+    "asapclient", "awsproxy", "basicauth", "bearertokenauth", "db_storage",
+    "docker_observer", "ecs_observer", "ecs_task_observer", "file_storage",
+    "headers_setter", "health_check", "host_observer", "http_forwarder",
+    "jaegerremotesampling", "k8s_observer", "oauth2client", "oidc", "pprof", "sigv4auth",
+    "zpages",
+];
+
+/// Connector types of otelcol-contrib 0.115.0 (subset).
+#[rustfmt::skip]
+const CONNECTORS: &[&str] = &[
+    "count", "exceptions", "failover", "forward", "routing", "servicegraph", "spanmetrics",
+];
+
+/// Every file under otel-collector/collector/, relative to it.
+const COLLECTOR_FILES: &[&str] = &[
+    "backends/datadog.yaml",
+    "backends/debug.yaml",
+    "backends/otlphttp.yaml",
+    "backends/prometheus.yaml",
+    "backends/prometheusremotewrite.yaml",
+    "base.yaml",
+    "gateway/agent.yaml",
+    "gateway/gateway.yaml",
+];
+
+/// The backends a user selects by adding `--config backends/<name>.yaml`.
+const BACKENDS: &[&str] = &[
+    "prometheus",
+    "prometheusremotewrite",
+    "datadog",
+    "otlphttp",
+    "debug",
+];
+
+/// The backends a gateway tier pairs with: push only (see gateway/gateway.yaml).
+const GATEWAY_BACKENDS: &[&str] = &["prometheusremotewrite", "datadog", "otlphttp", "debug"];
+
+/// The component sections of a collector configuration and their kinds' types.
+const SECTIONS: &[(&str, &[&str])] = &[
+    ("receivers", RECEIVERS),
+    ("processors", PROCESSORS),
+    ("exporters", EXPORTERS),
+    ("extensions", EXTENSIONS),
+    ("connectors", CONNECTORS),
+];
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn collector_dir() -> PathBuf {
+    repo().join("otel-collector").join("collector")
+}
+
+fn parse_yaml(path: &Path) -> Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let value: Value =
+        serde_norway::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+    assert!(
+        value.is_mapping(),
+        "{} must be a YAML mapping at the top",
+        path.display()
+    );
+    value
+}
+
+fn load(rel: &str) -> Value {
+    parse_yaml(&collector_dir().join(rel))
+}
+
+/// Merges `overlay` into `base` as the collector merges `--config` files: mappings
+/// merge key by key, recursively; anything else (lists included) is replaced.
+fn merge(base: &mut Value, overlay: Value) {
+    match (base, overlay) {
+        (Value::Mapping(base), Value::Mapping(overlay)) => {
+            for (key, value) in overlay {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, overlay) => *base = overlay,
+    }
+}
+
+/// A configuration as the collector sees it after merging `files` in order.
+struct Merged {
+    files: Vec<String>,
+    config: Value,
+}
+
+impl Merged {
+    fn of(files: &[&str]) -> Self {
+        let mut config = Value::Mapping(Mapping::new());
+        for file in files {
+            merge(&mut config, load(file));
+        }
+        Self {
+            files: files.iter().map(|f| (*f).to_owned()).collect(),
+            config,
+        }
+    }
+
+    fn name(&self) -> String {
+        self.files.join(" + ")
+    }
+}
+
+/// Every configuration a user is told to run.
+fn documented_configs() -> Vec<Merged> {
+    let mut configs = Vec::new();
+    for backend in BACKENDS {
+        configs.push(Merged::of(&[
+            "base.yaml",
+            &format!("backends/{backend}.yaml"),
+        ]));
+    }
+    configs.push(Merged::of(&["base.yaml", "gateway/agent.yaml"]));
+    for backend in GATEWAY_BACKENDS {
+        configs.push(Merged::of(&[
+            "gateway/gateway.yaml",
+            &format!("backends/{backend}.yaml"),
+        ]));
+    }
+    configs
+}
+
+fn keys(value: Option<&Value>) -> BTreeSet<String> {
+    value
+        .and_then(Value::as_mapping)
+        .map(|m| {
+            m.keys()
+                .map(|k| k.as_str().expect("component ids are strings").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn string_list(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_sequence)
+        .map(|s| {
+            s.iter()
+                .map(|v| v.as_str().expect("ids in lists are strings").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn pipelines(config: &Value) -> BTreeMap<String, Value> {
+    config["service"]["pipelines"]
+        .as_mapping()
+        .expect("service.pipelines is a mapping")
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap().to_owned(), v.clone()))
+        .collect()
+}
+
+fn component_type(id: &str) -> &str {
+    id.split_once('/').map_or(id, |(t, _)| t)
+}
+
+/// Calls `f` with the path and value of every scalar in `value`.
+fn walk(value: &Value, path: &mut Vec<String>, f: &mut impl FnMut(&[String], &Value)) {
+    match value {
+        Value::Mapping(m) => {
+            for (k, v) in m {
+                let key = match k {
+                    Value::String(s) => s.clone(),
+                    other => format!("{other:?}"),
+                };
+                path.push(key);
+                walk(v, path, f);
+                path.pop();
+            }
+        }
+        Value::Sequence(s) => {
+            for (i, v) in s.iter().enumerate() {
+                path.push(i.to_string());
+                walk(v, path, f);
+                path.pop();
+            }
+        }
+        Value::Tagged(t) => walk(&t.value, path, f),
+        scalar => f(path, scalar),
+    }
+}
+
+/// One `${env:NAME}` or `${env:NAME:-default}` reference.
+#[derive(Debug, PartialEq)]
+struct EnvRef {
+    name: String,
+    default: Option<String>,
+}
+
+/// Splits `s` into literal text and environment references, as the collector's env
+/// provider reads them.
+fn env_refs(s: &str) -> (String, Vec<EnvRef>) {
+    let mut literal = String::new();
+    let mut refs = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${env:") {
+        literal.push_str(&rest[..start]);
+        let after = &rest[start + "${env:".len()..];
+        let end = after
+            .find('}')
+            .unwrap_or_else(|| panic!("unterminated ${{env:...}} in {s:?}"));
+        let inner = &after[..end];
+        let (name, default) = match inner.split_once(":-") {
+            Some((name, default)) => (name, Some(default.to_owned())),
+            None => (inner, None),
+        };
+        assert!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
+            "environment variable names are upper case: {s:?}"
+        );
+        refs.push(EnvRef {
+            name: name.to_owned(),
+            default,
+        });
+        rest = &after[end + 1..];
+    }
+    literal.push_str(rest);
+    (literal, refs)
+}
+
+/// Resolves `s` as the collector would with the environment `env`.
+fn expand(s: &str, env: &HashMap<&str, &str>) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${env:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "${env:".len()..];
+        let end = after.find('}').unwrap();
+        let inner = &after[..end];
+        let (name, default) = inner.split_once(":-").unwrap_or((inner, ""));
+        out.push_str(env.get(name).copied().unwrap_or(default));
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether a key holds a credential.
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "api_key",
+        "apikey",
+        "api-key",
+        "authorization",
+        "password",
+        "token",
+        "secret",
+        "x-honeycomb-team",
+        "x-api-key",
+    ]
+    .iter()
+    .any(|s| key.contains(s))
+}
+
+/// Places where `value` at `path` holds a secret that is not entirely an
+/// environment reference without a default.
+fn secret_violations(config: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    walk(config, &mut Vec::new(), &mut |path, value| {
+        let key = path.last().map(String::as_str).unwrap_or_default();
+        let parent = path
+            .len()
+            .checked_sub(2)
+            .map(|i| path[i].as_str())
+            .unwrap_or_default();
+        // `api: { key: ... }` is the Datadog exporter's API key.
+        let secret = is_secret_key(key) || (parent == "api" && key == "key");
+        if !secret {
+            return;
+        }
+        let Some(text) = value.as_str() else {
+            found.push(format!("{}: a secret must be a string", path.join(".")));
+            return;
+        };
+        let (literal, refs) = env_refs(text);
+        if refs.is_empty() || !literal.trim().is_empty() {
+            found.push(format!(
+                "{}: {text:?} is not an environment reference",
+                path.join(".")
+            ));
+        }
+        for r in refs {
+            if r.default.as_deref().is_some_and(|d| !d.is_empty()) {
+                found.push(format!(
+                    "{}: {} has a literal default",
+                    path.join("."),
+                    r.name
+                ));
+            }
+        }
+    });
+    found
+}
+
+#[test]
+fn every_collector_config_file_is_listed_and_parses() {
+    fn collect(dir: &Path, root: &Path, out: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                collect(&path, root, out);
+            } else {
+                let rel = path.strip_prefix(root).unwrap();
+                out.insert(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let root = collector_dir();
+    let mut on_disk = BTreeSet::new();
+    collect(&root, &root, &mut on_disk);
+    let listed: BTreeSet<String> = COLLECTOR_FILES.iter().map(|f| (*f).to_owned()).collect();
+    assert_eq!(
+        on_disk, listed,
+        "files under otel-collector/collector/ and COLLECTOR_FILES differ: list new files \
+         here so that they are checked"
+    );
+    for file in COLLECTOR_FILES {
+        let value = load(file);
+        assert!(
+            value.get("service").is_some() || file.starts_with("backends/"),
+            "{file} has no service section"
+        );
+    }
+}
+
+#[test]
+fn base_names_no_exporter_so_a_backend_must_be_chosen() {
+    let base = load("base.yaml");
+    assert!(base.get("exporters").is_none());
+    let metrics = &base["service"]["pipelines"]["metrics"];
+    assert!(metrics.get("exporters").is_none());
+    assert_eq!(string_list(metrics.get("receivers")), ["otlp"]);
+    // Each backend sets exactly its own exporter and nothing that would replace the
+    // base's receivers or processors lists.
+    for backend in BACKENDS {
+        let file = load(&format!("backends/{backend}.yaml"));
+        let metrics = &file["service"]["pipelines"]["metrics"];
+        let fields = keys(Some(metrics));
+        assert_eq!(
+            fields,
+            BTreeSet::from(["exporters".to_owned()]),
+            "backends/{backend}.yaml must only set the metrics pipeline's exporters"
+        );
+        assert_eq!(string_list(metrics.get("exporters")), [*backend]);
+        assert_eq!(
+            keys(file.get("exporters")),
+            BTreeSet::from([(*backend).to_owned()])
+        );
+    }
+}
+
+#[test]
+fn merging_configs_deep_merges_maps_and_replaces_lists() {
+    let mut base: Value = serde_norway::from_str(
+        "a: {x: 1, y: [1, 2]}\nservice: {pipelines: {metrics: {receivers: [otlp], processors: [batch]}}}",
+    )
+    .unwrap();
+    let overlay: Value = serde_norway::from_str(
+        "a: {y: [3], z: 2}\nservice: {pipelines: {metrics: {exporters: [debug]}}}",
+    )
+    .unwrap();
+    merge(&mut base, overlay);
+    let expected: Value = serde_norway::from_str(
+        "a: {x: 1, y: [3], z: 2}\nservice: {pipelines: {metrics: {receivers: [otlp], processors: [batch], exporters: [debug]}}}",
+    )
+    .unwrap();
+    assert_eq!(base, expected);
+}
+
+#[test]
+fn every_pipeline_names_only_components_defined_in_the_merged_config() {
+    for merged in documented_configs() {
+        let config = &merged.config;
+        let name = merged.name();
+        let pipes = pipelines(config);
+        assert!(pipes.contains_key("metrics"), "{name}: no metrics pipeline");
+        let mut used: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for (pipeline, spec) in &pipes {
+            assert!(
+                ["metrics", "traces", "logs"].contains(&component_type(pipeline)),
+                "{name}: pipeline {pipeline} has an unknown signal"
+            );
+            for (field, section) in [
+                ("receivers", "receivers"),
+                ("processors", "processors"),
+                ("exporters", "exporters"),
+            ] {
+                let ids = string_list(spec.get(field));
+                if field != "processors" {
+                    assert!(
+                        !ids.is_empty(),
+                        "{name}: pipeline {pipeline} has no {field}"
+                    );
+                }
+                let defined = keys(config.get(section));
+                let connectors = keys(config.get("connectors"));
+                for id in ids {
+                    assert!(
+                        defined.contains(&id) || connectors.contains(&id),
+                        "{name}: pipeline {pipeline} names {field} {id:?}, which is not defined"
+                    );
+                    used.entry(section).or_default().insert(id);
+                }
+            }
+        }
+        // The collector starts with unused components but they are always a mistake
+        // in these files: a receiver nobody reads or an exporter nobody feeds.
+        for section in ["receivers", "processors", "exporters"] {
+            for id in keys(config.get(section)) {
+                assert!(
+                    used.get(section).is_some_and(|u| u.contains(&id)),
+                    "{name}: {section} {id:?} is defined but in no pipeline"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_component_type_exists_in_the_pinned_otelcol_contrib_release() {
+    assert_eq!(OTELCOL_CONTRIB_VERSION, "0.115.0");
+    for file in COLLECTOR_FILES {
+        let config = load(file);
+        let top = keys(Some(&config));
+        for key in &top {
+            assert!(
+                [
+                    "receivers",
+                    "processors",
+                    "exporters",
+                    "extensions",
+                    "connectors",
+                    "service"
+                ]
+                .contains(&key.as_str()),
+                "{file}: unknown top-level section {key:?}"
+            );
+        }
+        for (section, types) in SECTIONS {
+            for id in keys(config.get(*section)) {
+                let ty = component_type(&id);
+                assert!(
+                    types.contains(&ty),
+                    "{file}: {section} type {ty:?} (from {id:?}) is not in otelcol-contrib \
+                     {OTELCOL_CONTRIB_VERSION}'s list"
+                );
+            }
+        }
+        // Ids named in the service section must be well-formed types too.
+        if let Some(service) = config.get("service") {
+            for id in string_list(service.get("extensions")) {
+                assert!(EXTENSIONS.contains(&component_type(&id)), "{file}: {id}");
+            }
+            for (_, spec) in pipelines(&config) {
+                for (field, types) in [
+                    ("receivers", RECEIVERS),
+                    ("processors", PROCESSORS),
+                    ("exporters", EXPORTERS),
+                ] {
+                    for id in string_list(spec.get(field)) {
+                        let ty = component_type(&id);
+                        assert!(
+                            types.contains(&ty) || CONNECTORS.contains(&ty),
+                            "{file}: {field} {id:?} is not a type of otelcol-contrib \
+                             {OTELCOL_CONTRIB_VERSION}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn service_extensions_are_defined_and_include_the_health_check() {
+    for merged in documented_configs() {
+        let config = &merged.config;
+        let name = merged.name();
+        let enabled = string_list(config["service"].get("extensions"));
+        assert!(
+            enabled.iter().any(|e| component_type(e) == "health_check"),
+            "{name}: health_check is not enabled"
+        );
+        let defined = keys(config.get("extensions"));
+        for id in &enabled {
+            assert!(
+                defined.contains(id),
+                "{name}: service.extensions names {id:?}, which is not defined"
+            );
+        }
+        for id in &defined {
+            assert!(
+                enabled.contains(id),
+                "{name}: extension {id:?} is defined but not enabled"
+            );
+        }
+    }
+}
+
+#[test]
+fn memory_limiter_comes_first_and_batch_last_in_every_pipeline() {
+    for merged in documented_configs() {
+        let name = merged.name();
+        for (pipeline, spec) in pipelines(&merged.config) {
+            let processors = string_list(spec.get("processors"));
+            let types: Vec<&str> = processors.iter().map(|p| component_type(p)).collect();
+            assert_eq!(
+                types.first(),
+                Some(&"memory_limiter"),
+                "{name}: pipeline {pipeline} must start with memory_limiter: {processors:?}"
+            );
+            assert_eq!(
+                types.last(),
+                Some(&"batch"),
+                "{name}: pipeline {pipeline} must end with batch: {processors:?}"
+            );
+            assert_eq!(
+                types.iter().filter(|t| **t == "batch").count(),
+                1,
+                "{name}: pipeline {pipeline} batches twice"
+            );
+        }
+    }
+}
+
+#[test]
+fn secrets_come_only_from_environment_references() {
+    for file in COLLECTOR_FILES {
+        let violations = secret_violations(&load(file));
+        assert!(violations.is_empty(), "{file}: {violations:#?}");
+    }
+    // The Datadog key and the remote-write and OTLP credentials are where the README
+    // says they are.
+    let datadog = load("backends/datadog.yaml");
+    assert_eq!(
+        datadog["exporters"]["datadog"]["api"]["key"].as_str(),
+        Some("${env:DD_API_KEY}")
+    );
+    assert_eq!(
+        datadog["exporters"]["datadog"]["api"]["site"].as_str(),
+        Some("${env:DD_SITE:-datadoghq.com}")
+    );
+    let prw = load("backends/prometheusremotewrite.yaml");
+    assert_eq!(
+        prw["exporters"]["prometheusremotewrite"]["headers"]["Authorization"].as_str(),
+        Some("${env:PRW_AUTHORIZATION:-}")
+    );
+    let otlphttp = load("backends/otlphttp.yaml");
+    assert_eq!(
+        otlphttp["exporters"]["otlphttp"]["headers"]["Authorization"].as_str(),
+        Some("${env:OTLP_BACKEND_AUTHORIZATION:-}")
+    );
+}
+
+#[test]
+fn the_secret_check_rejects_literal_credentials() {
+    let bad: Value = serde_norway::from_str(
+        r#"
+exporters:
+  datadog:
+    api:
+      key: 0123456789abcdef0123456789abcdef
+  otlphttp:
+    headers:
+      Authorization: "Bearer ${env:TOKEN}"
+      x-honeycomb-team: "${env:HONEYCOMB_KEY:-abc}"
+extensions:
+  basicauth:
+    client_auth:
+      password: hunter2
+"#,
+    )
+    .unwrap();
+    let violations = secret_violations(&bad);
+    assert_eq!(violations.len(), 4, "{violations:#?}");
+    assert!(violations[0].starts_with("exporters.datadog.api.key"));
+    assert!(violations
+        .iter()
+        .any(|v| v.contains("HONEYCOMB_KEY has a literal default")));
+
+    let good: Value = serde_norway::from_str(
+        "exporters: {datadog: {api: {key: '${env:DD_API_KEY}'}, headers: {Authorization: '${env:AUTH:-}'}}}",
+    )
+    .unwrap();
+    assert_eq!(secret_violations(&good), Vec::<String>::new());
+}
+
+/// Every address a configuration listens on: receivers, the health check, the
+/// prometheus exporter, and the collector's own metrics.
+fn listen_addresses(config: &Value) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    if let Some(receivers) = config.get("receivers").and_then(Value::as_mapping) {
+        for (id, receiver) in receivers {
+            let id = id.as_str().unwrap();
+            let protocols = receiver
+                .get("protocols")
+                .and_then(Value::as_mapping)
+                .unwrap_or_else(|| panic!("receiver {id} has no protocols"));
+            for (proto, settings) in protocols {
+                let endpoint = settings
+                    .get("endpoint")
+                    .and_then(Value::as_str)
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "receiver {id} protocol {proto:?} relies on the built-in default \
+                             endpoint; name it"
+                        )
+                    });
+                found.push((format!("receivers.{id}.{proto:?}"), endpoint.to_owned()));
+            }
+        }
+    }
+    for (path, value) in [
+        (
+            "extensions.health_check",
+            config.get("extensions").and_then(|e| e.get("health_check")),
+        ),
+        (
+            "exporters.prometheus",
+            config.get("exporters").and_then(|e| e.get("prometheus")),
+        ),
+    ] {
+        if let Some(component) = value {
+            let endpoint = component["endpoint"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{path} names no endpoint"));
+            found.push((path.to_owned(), endpoint.to_owned()));
+        }
+    }
+    if let Some(readers) = config
+        .get("service")
+        .and_then(|s| s.get("telemetry"))
+        .and_then(|t| t.get("metrics"))
+        .and_then(|m| m.get("readers"))
+        .and_then(Value::as_sequence)
+    {
+        for reader in readers {
+            let prom = &reader["pull"]["exporter"]["prometheus"];
+            let host = prom["host"].as_str().expect("telemetry reader host");
+            let port = prom["port"].as_u64().expect("telemetry reader port");
+            found.push(("service.telemetry".to_owned(), format!("{host}:{port}")));
+        }
+    }
+    found
+}
+
+#[test]
+fn listeners_bind_loopback_unless_the_environment_says_otherwise() {
+    let unset = HashMap::new();
+    let in_container = HashMap::from([("OTELCOL_BIND_HOST", "0.0.0.0")]);
+    for file in COLLECTOR_FILES {
+        for (path, endpoint) in listen_addresses(&load(file)) {
+            let resolved = expand(&endpoint, &unset);
+            let (host, port) = resolved
+                .rsplit_once(':')
+                .unwrap_or_else(|| panic!("{file}: {path} endpoint {endpoint:?} has no port"));
+            assert_eq!(
+                host, "127.0.0.1",
+                "{file}: {path} binds {resolved:?} by default"
+            );
+            assert!(port.parse::<u16>().is_ok(), "{file}: {path} port {port:?}");
+            if path != "service.telemetry" {
+                let (_, refs) = env_refs(&endpoint);
+                assert_eq!(
+                    refs.first(),
+                    Some(&EnvRef {
+                        name: "OTELCOL_BIND_HOST".to_owned(),
+                        default: Some("127.0.0.1".to_owned())
+                    }),
+                    "{file}: {path} host must be ${{env:OTELCOL_BIND_HOST:-127.0.0.1}}"
+                );
+                let overridden = expand(&endpoint, &in_container);
+                assert!(
+                    overridden.starts_with("0.0.0.0:"),
+                    "{file}: {path} ignores OTELCOL_BIND_HOST: {overridden}"
+                );
+            }
+        }
+    }
+    // The base receives OTLP over both gRPC and HTTP on the standard ports.
+    let base = listen_addresses(&load("base.yaml"));
+    let resolved: BTreeSet<String> = base.iter().map(|(_, e)| expand(e, &unset)).collect();
+    for expected in ["127.0.0.1:4317", "127.0.0.1:4318", "127.0.0.1:13133"] {
+        assert!(
+            resolved.contains(expected),
+            "base.yaml lacks {expected}: {resolved:?}"
+        );
+    }
+}
+
+#[test]
+fn prometheus_exporters_keep_the_project_metric_names() {
+    for backend in ["prometheus", "prometheusremotewrite"] {
+        let file = load(&format!("backends/{backend}.yaml"));
+        let exporter = &file["exporters"][backend];
+        // Unit and type suffixes: "_total", "_seconds" (business_funnel_step_total,
+        // business_time_to_conversion_seconds_bucket).
+        assert_eq!(
+            exporter["add_metric_suffixes"].as_bool(),
+            Some(true),
+            "{backend}: add_metric_suffixes must be on"
+        );
+        // job/instance from the resource, the rest on target_info: the label sets of
+        // the application's own bridge.
+        assert_eq!(
+            exporter["resource_to_telemetry_conversion"]["enabled"].as_bool(),
+            Some(false),
+            "{backend}: resource attributes must not become labels on every series"
+        );
+        for renaming in ["namespace", "translation_strategy", "const_labels"] {
+            assert!(
+                exporter.get(renaming).is_none(),
+                "{backend}: {renaming} would change the project's series"
+            );
+        }
+    }
+    // No pipeline renames or drops metrics on the way.
+    for merged in documented_configs() {
+        for (_, spec) in pipelines(&merged.config) {
+            for p in string_list(spec.get("processors")) {
+                assert!(
+                    !["metricstransform", "transform", "filter"].contains(&component_type(&p)),
+                    "{}: processor {p} would change the project's metrics",
+                    merged.name()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn resource_processing_sets_the_environment_and_never_drops_service_instance_id() {
+    for file in COLLECTOR_FILES {
+        let config = load(file);
+        let Some(processors) = config.get("processors").and_then(Value::as_mapping) else {
+            continue;
+        };
+        for (id, processor) in processors {
+            let id = id.as_str().unwrap();
+            if !["resource", "attributes"].contains(&component_type(id)) {
+                continue;
+            }
+            for action in processor["actions"]
+                .as_sequence()
+                .into_iter()
+                .chain(processor["attributes"].as_sequence())
+                .flatten()
+            {
+                let key = action["key"].as_str().unwrap_or_default();
+                let kind = action["action"].as_str().unwrap_or_default();
+                assert!(
+                    !["service.instance.id", "service.name"].contains(&key),
+                    "{file}: {id} touches {key}"
+                );
+                assert!(
+                    action.get("pattern").is_none(),
+                    "{file}: {id} acts on a key pattern, which may match service.instance.id"
+                );
+                assert_ne!(
+                    kind, "upsert",
+                    "{file}: {id} overwrites {key} set by the service"
+                );
+            }
+        }
+    }
+    let base = load("base.yaml");
+    let attributes = base["processors"]["resource"]["attributes"]
+        .as_sequence()
+        .unwrap();
+    let environment = attributes
+        .iter()
+        .find(|a| a["key"].as_str() == Some("deployment.environment"))
+        .expect("base.yaml sets deployment.environment");
+    assert_eq!(environment["action"].as_str(), Some("insert"));
+    assert_eq!(
+        environment["value"].as_str(),
+        Some("${env:DEPLOYMENT_ENVIRONMENT:-development}")
+    );
+}
+
+#[test]
+fn datadog_backend_sends_counter_deltas_and_histogram_distributions() {
+    let file = load("backends/datadog.yaml");
+    let metrics = &file["exporters"]["datadog"]["metrics"];
+    assert_eq!(
+        metrics["sums"]["cumulative_monotonic_mode"].as_str(),
+        Some("to_delta")
+    );
+    assert_eq!(
+        metrics["sums"]["initial_cumulative_monotonic_value"].as_str(),
+        Some("auto")
+    );
+    assert_eq!(
+        metrics["histograms"]["mode"].as_str(),
+        Some("distributions")
+    );
+    assert_eq!(
+        metrics["resource_attributes_as_tags"].as_bool(),
+        Some(false),
+        "resource attributes as tags multiply custom metrics by the replica count"
+    );
+}
+
+#[test]
+fn agents_route_each_service_to_one_gateway_of_a_resolved_pool() {
+    let agent = Merged::of(&["base.yaml", "gateway/agent.yaml"]);
+    let metrics = &agent.config["service"]["pipelines"]["metrics"];
+    assert_eq!(string_list(metrics.get("exporters")), ["loadbalancing"]);
+    assert_eq!(
+        string_list(metrics.get("processors")),
+        ["memory_limiter", "resource", "batch"],
+        "the agent keeps the base's processing"
+    );
+    let lb = &agent.config["exporters"]["loadbalancing"];
+    assert_eq!(lb["routing_key"].as_str(), Some("service"));
+    assert!(lb["protocol"]["otlp"].is_mapping(), "gateways speak OTLP");
+    let resolvers = keys(lb.get("resolver"));
+    assert_eq!(resolvers.len(), 1, "exactly one resolver: {resolvers:?}");
+    assert!(
+        resolvers.is_subset(&BTreeSet::from(["dns".to_owned(), "static".to_owned()])),
+        "{resolvers:?}"
+    );
+    assert_eq!(
+        lb["resolver"]["dns"]["hostname"].as_str(),
+        Some("${env:OTELCOL_GATEWAY_HOSTNAME:-localhost}")
+    );
+
+    let gateway = load("gateway/gateway.yaml");
+    let metrics = &gateway["service"]["pipelines"]["metrics"];
+    assert!(
+        metrics.get("exporters").is_none(),
+        "the backend file adds it"
+    );
+    assert_eq!(
+        string_list(metrics.get("processors")),
+        ["memory_limiter", "batch"],
+        "the gateway neither re-aggregates nor rewrites resources"
+    );
+    assert!(
+        gateway["receivers"]["otlp"]["protocols"]["grpc"].is_mapping(),
+        "the loadbalancing exporter sends OTLP/gRPC"
+    );
+}
+
+fn compose() -> Value {
+    parse_yaml(&repo().join("otel-collector").join("docker-compose.yml"))
+}
+
+const COMPOSE_SERVICES: &[&str] = &[
+    "shop",
+    "otel-collector",
+    "prometheus",
+    "alertmanager",
+    "grafana",
+];
+
+/// The `(host, container)` pairs of a service's bind mounts.
+fn bind_mounts(service: &Value) -> Vec<(String, String)> {
+    string_list(service.get("volumes"))
+        .into_iter()
+        .filter(|v| v.starts_with('.') || v.starts_with('/'))
+        .map(|v| {
+            let mut parts = v.splitn(3, ':');
+            (
+                parts.next().unwrap().to_owned(),
+                parts
+                    .next()
+                    .expect("a bind mount names its target")
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn docker_compose_runs_the_whole_stack_with_pinned_images_on_loopback_ports() {
+    let compose = compose();
+    let services = &compose["services"];
+    for name in COMPOSE_SERVICES {
+        assert!(services.get(*name).is_some(), "service {name} is missing");
+    }
+    for (name, service) in services.as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        let image = service["image"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} names no image"));
+        let (_, tag) = image
+            .rsplit_once(':')
+            .unwrap_or_else(|| panic!("{name}: image {image} is not pinned"));
+        assert!(
+            !tag.is_empty() && tag != "latest" && !tag.contains('/'),
+            "{name}: image {image} is not pinned to a version"
+        );
+        for port in string_list(service.get("ports")) {
+            assert!(
+                port.starts_with("127.0.0.1:"),
+                "{name}: port {port} is published beyond loopback"
+            );
+        }
+    }
+    assert_eq!(
+        services["otel-collector"]["image"].as_str(),
+        Some(format!("otel/opentelemetry-collector-contrib:{OTELCOL_CONTRIB_VERSION}").as_str()),
+        "the collector image must be the release the component lists come from"
+    );
+
+    // The collector runs base + prometheus from the mounted collector/ directory.
+    let collector = &services["otel-collector"];
+    let command = string_list(collector.get("command"));
+    assert_eq!(
+        command,
+        [
+            "--config=/etc/otelcol/base.yaml",
+            "--config=/etc/otelcol/backends/prometheus.yaml"
+        ]
+    );
+    assert!(bind_mounts(collector).contains(&("./collector".to_owned(), "/etc/otelcol".to_owned())));
+    assert_eq!(
+        collector["environment"]["OTELCOL_BIND_HOST"].as_str(),
+        Some("0.0.0.0")
+    );
+
+    // The shop is built from its Dockerfile and exports to the collector and its bridge.
+    let shop = &services["shop"];
+    assert_eq!(shop["build"]["context"].as_str(), Some(".."));
+    assert_eq!(
+        shop["build"]["dockerfile"].as_str(),
+        Some("examples/shop/Dockerfile")
+    );
+    let env = &shop["environment"];
+    for (key, value) in [
+        ("SHOP_LISTEN", "0.0.0.0:8080"),
+        ("OTEL_METRICS_EXPORTER", "otlp,prometheus"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector:4318"),
+        ("OTEL_EXPORTER_PROMETHEUS_HOST", "0.0.0.0"),
+    ] {
+        assert_eq!(env[key].as_str(), Some(value), "shop {key}");
+    }
+
+    // Prometheus, Alertmanager and Grafana read the project's files where their images
+    // expect them.
+    let expected_mounts = [
+        (
+            "prometheus",
+            "./prometheus/prometheus.docker.yml",
+            "/etc/prometheus/prometheus.yml",
+        ),
+        ("prometheus", "./prometheus/rules", "/etc/prometheus/rules"),
+        (
+            "alertmanager",
+            "./alertmanager/alertmanager.yml",
+            "/etc/alertmanager/alertmanager.yml",
+        ),
+        (
+            "grafana",
+            "./grafana/provisioning",
+            "/etc/grafana/provisioning",
+        ),
+        (
+            "grafana",
+            "./grafana/dashboards",
+            "/var/lib/grafana/dashboards",
+        ),
+    ];
+    for (service, host, target) in expected_mounts {
+        assert!(
+            bind_mounts(&services[service]).contains(&(host.to_owned(), target.to_owned())),
+            "{service} does not mount {host} at {target}"
+        );
+    }
+}
+
+#[test]
+fn docker_compose_bind_mounts_exist_in_the_repository() {
+    let compose = compose();
+    let base = repo().join("otel-collector");
+    for (name, service) in compose["services"].as_mapping().unwrap() {
+        for (host, _) in bind_mounts(service) {
+            assert!(
+                !host.starts_with('/'),
+                "{name:?}: {host} is outside the repository"
+            );
+            assert!(
+                base.join(&host).exists(),
+                "{name:?}: bind mount {host} does not exist under otel-collector/"
+            );
+        }
+        if let Some(build) = service.get("build") {
+            let context = base.join(build["context"].as_str().unwrap());
+            let dockerfile = build["dockerfile"].as_str().unwrap();
+            assert!(
+                context.join(dockerfile).is_file(),
+                "{name:?}: {dockerfile} does not exist in the build context"
+            );
+        }
+    }
+}
+
+#[test]
+fn shop_image_builds_the_shop_and_runs_as_a_non_root_user() {
+    let dockerfile = std::fs::read_to_string(repo().join("examples/shop/Dockerfile")).unwrap();
+    let stages = dockerfile
+        .lines()
+        .filter(|l| l.trim_start().starts_with("FROM "))
+        .count();
+    assert_eq!(stages, 2, "a build stage and a runtime stage");
+    assert!(dockerfile.contains("cargo build --release --locked -p shop"));
+    let user = dockerfile
+        .lines()
+        .rev()
+        .find_map(|l| l.trim_start().strip_prefix("USER "))
+        .expect("the runtime stage sets a USER");
+    assert!(
+        !["root", "0", "0:0"].contains(&user.trim()),
+        "the shop must not run as root"
+    );
+    for line in dockerfile
+        .lines()
+        .filter(|l| l.trim_start().starts_with("FROM "))
+    {
+        let image = line.split_whitespace().nth(1).unwrap();
+        let (_, tag) = image.rsplit_once(':').expect("base images are pinned");
+        assert_ne!(tag, "latest", "{image} is not pinned");
+    }
+
+    let ignore = std::fs::read_to_string(repo().join(".dockerignore")).unwrap();
+    let patterns: BTreeSet<&str> = ignore
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    for excluded in ["target", "target-*", ".git"] {
+        assert!(
+            patterns.contains(excluded),
+            ".dockerignore lacks {excluded}"
+        );
+    }
+}
