@@ -1,0 +1,377 @@
+//! `bizmetrics`: funnel and correlation analyses of business metrics in Prometheus.
+//!
+//! ```text
+//! bizmetrics correlate --prometheus http://localhost:9090 \
+//!     --technical 'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[5m])))' \
+//!     --business 'sum(rate(business_funnel_step_total{step="order_confirmed"}[5m]))' \
+//!     --range 7d --step 5m --max-lag 30m
+//! bizmetrics funnel --prometheus http://localhost:9090 --range 1h --by experiment_variant
+//! ```
+//!
+//! Exit codes: 0 success; 2 usage (bad arguments, durations, URL); 3 Prometheus
+//! unreachable or too slow; 4 Prometheus rejected the query or answered something
+//! else than its API; 5 a data problem (several series where one is needed, no data,
+//! too few aligned points, a constant series).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use business_metrics_analysis::{
+    parse_duration, AnalysisError, ClientError, CorrelationReport, CorrelationRequest,
+    FunnelReport, PrometheusClient, Segmentation, DEFAULT_MIN_POINTS,
+};
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit code: bad arguments.
+const EXIT_USAGE: u8 = 2;
+/// Exit code: Prometheus could not be reached in time.
+const EXIT_UNREACHABLE: u8 = 3;
+/// Exit code: Prometheus rejected the query.
+const EXIT_QUERY: u8 = 4;
+/// Exit code: the data does not allow the analysis.
+const EXIT_DATA: u8 = 5;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bizmetrics",
+    version,
+    about = "Funnel and correlation analyses of business metrics stored in Prometheus",
+    after_help = "Exit codes: 0 ok, 2 usage, 3 Prometheus unreachable, 4 query error, \
+                  5 data problem (several series, no data, too few points, constant series)"
+)]
+struct Cli {
+    /// Base URL of the Prometheus server.
+    #[arg(
+        long,
+        global = true,
+        env = "PROMETHEUS_URL",
+        default_value = "http://localhost:9090"
+    )]
+    prometheus: String,
+    /// Timeout of each request to Prometheus (Prometheus duration syntax).
+    #[arg(long, global = true, default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Print a JSON report instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Correlate a technical metric with a business metric over time.
+    Correlate {
+        /// PromQL giving one technical series (the suspected cause).
+        #[arg(long)]
+        technical: String,
+        /// PromQL giving one business series (the outcome).
+        #[arg(long)]
+        business: String,
+        /// How far back from --end to look, e.g. 7d.
+        #[arg(long, value_parser = parse_duration)]
+        range: Duration,
+        /// Resolution, e.g. 5m.
+        #[arg(long, value_parser = parse_duration)]
+        step: Duration,
+        /// Largest lag to search, the business metric trailing (e.g. 30m); none by default.
+        #[arg(long, value_parser = parse_duration)]
+        max_lag: Option<Duration>,
+        /// Fewest aligned points to report from (at least 4).
+        #[arg(long, default_value_t = DEFAULT_MIN_POINTS)]
+        min_points: usize,
+        /// End of the range as Unix seconds (default: now).
+        #[arg(long, value_parser = parse_end)]
+        end: Option<SystemTime>,
+    },
+    /// Step counts, conversion and drop-off of the checkout funnel.
+    Funnel {
+        /// Window ending at --end, e.g. 1h.
+        #[arg(long, value_parser = parse_duration)]
+        range: Duration,
+        /// Split the funnel by a label.
+        #[arg(long, value_enum)]
+        by: Option<By>,
+        /// End of the window as Unix seconds (default: now).
+        #[arg(long, value_parser = parse_end)]
+        end: Option<SystemTime>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum By {
+    DeviceType,
+    Source,
+    ExperimentVariant,
+}
+
+impl From<By> for Segmentation {
+    fn from(by: By) -> Self {
+        match by {
+            By::DeviceType => Self::DeviceType,
+            By::Source => Self::Source,
+            By::ExperimentVariant => Self::ExperimentVariant,
+        }
+    }
+}
+
+fn parse_end(text: &str) -> Result<SystemTime, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not Unix seconds, e.g. 1700000000"))?;
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("`{text}` is not a time after 1970"));
+    }
+    Ok(UNIX_EPOCH + Duration::from_secs_f64(secs))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(output) => {
+            println!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(exit_code(&error))
+        }
+    }
+}
+
+fn exit_code(error: &anyhow::Error) -> u8 {
+    let analysis = error.downcast_ref::<AnalysisError>();
+    let client = error.downcast_ref::<ClientError>().or(match analysis {
+        Some(AnalysisError::Client(c)) => Some(c),
+        _ => None,
+    });
+    match (analysis, client) {
+        (_, Some(ClientError::InvalidUrl { .. })) => EXIT_USAGE,
+        (_, Some(ClientError::Unreachable { .. } | ClientError::Timeout { .. })) => {
+            EXIT_UNREACHABLE
+        }
+        (_, Some(_)) => EXIT_QUERY,
+        (Some(AnalysisError::InvalidArgument { .. }), None) => EXIT_USAGE,
+        (Some(a), None) if a.is_data_problem() => EXIT_DATA,
+        _ => 1,
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<String> {
+    let client = PrometheusClient::builder(&cli.prometheus)
+        .with_timeout(cli.timeout)
+        .build()?;
+    match cli.command {
+        Command::Correlate {
+            technical,
+            business,
+            range,
+            step,
+            max_lag,
+            min_points,
+            end,
+        } => {
+            let end = end.unwrap_or_else(SystemTime::now);
+            let start = end
+                .checked_sub(range)
+                .ok_or_else(|| AnalysisError::InvalidArgument {
+                    name: "--range".to_owned(),
+                    reason: "reaches before 1970".to_owned(),
+                })?;
+            let max_lag_steps = max_lag.map_or(0, |lag| {
+                usize::try_from(lag.as_millis() / step.as_millis().max(1)).unwrap_or(usize::MAX)
+            });
+            let request = CorrelationRequest::new(technical, business, start, end, step)
+                .with_max_lag(max_lag_steps)
+                .with_min_points(min_points);
+            let report = business_metrics_analysis::correlate(&client, &request).await?;
+            if cli.json {
+                Ok(serde_json::to_string_pretty(&report)?)
+            } else {
+                Ok(correlation_table(&report))
+            }
+        }
+        Command::Funnel { range, by, end } => {
+            let report =
+                business_metrics_analysis::funnel(&client, range, end, by.map(Segmentation::from))
+                    .await?;
+            if cli.json {
+                Ok(serde_json::to_string_pretty(&report)?)
+            } else {
+                Ok(funnel_table(&report))
+            }
+        }
+    }
+}
+
+/// Left-aligns the first `left` columns (names) and right-aligns the others (numbers).
+fn table(rows: &[Vec<String>], left: usize) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|row| {
+            row.iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(i, (cell, &w))| {
+                    if i < left {
+                        format!("{cell:<w$}")
+                    } else {
+                        format!("{cell:>w$}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn p_value(p: f64) -> String {
+    if p >= 1e-4 {
+        format!("{p:.4}")
+    } else {
+        format!("{p:.2e}")
+    }
+}
+
+fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{:.1}%", v * 100.0))
+}
+
+fn correlation_table(r: &CorrelationReport) -> String {
+    let rows = vec![
+        vec!["technical".to_owned(), r.technical_query.clone()],
+        vec!["business".to_owned(), r.business_query.clone()],
+        vec!["aligned points".to_owned(), r.aligned_points.to_string()],
+        vec![
+            "best lag".to_owned(),
+            format!("{} step(s), {}s", r.lag_steps, r.lag_seconds),
+        ],
+        vec!["points used".to_owned(), r.points.to_string()],
+        vec!["pearson r".to_owned(), format!("{:.4}", r.pearson)],
+        vec![
+            "95% interval".to_owned(),
+            format!(
+                "[{:.4}, {:.4}]",
+                r.confidence_interval.lower, r.confidence_interval.upper
+            ),
+        ],
+        vec!["spearman rho".to_owned(), format!("{:.4}", r.spearman)],
+        vec![
+            "r at lag 0".to_owned(),
+            r.pearson_at_lag_zero
+                .map_or_else(|| "undefined".to_owned(), |v| format!("{v:.4}")),
+        ],
+        vec![
+            "impact (slope)".to_owned(),
+            format!("{:.6} per technical unit", r.slope),
+        ],
+        vec!["intercept".to_owned(), format!("{:.6}", r.intercept)],
+        vec![
+            "strength".to_owned(),
+            format!("{} {}", r.strength, r.direction),
+        ],
+    ];
+    // Values are left-aligned here: render as two left-aligned columns.
+    let width = rows
+        .iter()
+        .filter_map(|r| r.first())
+        .map(String::len)
+        .max()
+        .unwrap_or(0);
+    let mut out: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            format!(
+                "{:<width$}  {}",
+                row.first().map_or("", String::as_str),
+                row.get(1).map_or("", String::as_str)
+            )
+        })
+        .collect();
+    out.push(String::new());
+    out.push(r.summary.clone());
+    out.join("\n")
+}
+
+fn funnel_table(report: &FunnelReport) -> String {
+    let mut rows = vec![vec![
+        report.by.clone().unwrap_or_else(|| "segment".to_owned()),
+        "step".to_owned(),
+        "count".to_owned(),
+        "step conv".to_owned(),
+        "overall".to_owned(),
+        "drop-off".to_owned(),
+    ]];
+    for segment in &report.segments {
+        let name = if segment.segment.is_empty() {
+            "(none)"
+        } else {
+            &segment.segment
+        };
+        for step in &segment.steps {
+            rows.push(vec![
+                name.to_owned(),
+                step.step.clone(),
+                step.count.to_string(),
+                percent(step.step_conversion),
+                percent(step.overall_conversion),
+                step.drop_off
+                    .map_or_else(|| "-".to_owned(), |d| d.to_string()),
+            ]);
+        }
+    }
+    let mut out = table(&rows, 2);
+    if !report.comparisons.is_empty() {
+        let mut rows = vec![vec![
+            "variant".to_owned(),
+            "vs".to_owned(),
+            "conversion".to_owned(),
+            "control".to_owned(),
+            "z".to_owned(),
+            "p-value".to_owned(),
+            "significant".to_owned(),
+        ]];
+        for c in &report.comparisons {
+            rows.push(vec![
+                c.variant.clone(),
+                c.control.clone(),
+                percent(Some(c.test.p2)),
+                percent(Some(c.test.p1)),
+                format!("{:.3}", c.test.z),
+                p_value(c.test.p_value),
+                if c.significant {
+                    format!("yes (p < {})", report.alpha)
+                } else {
+                    "no".to_owned()
+                },
+            ]);
+        }
+        out.push_str("\n\n");
+        out.push_str(&table(&rows, 2));
+    }
+    out
+}

@@ -1,0 +1,84 @@
+//! Errors of the analyses.
+
+use crate::client::ClientError;
+use crate::stats::StatsError;
+
+/// Why an analysis could not produce a result.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnalysisError {
+    /// The request to Prometheus failed (see [`ClientError`]).
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// A query meant to give one series gave several.
+    #[error(
+        "the {role} query `{query}` returned {count} series where one is needed: {shown}; \
+         aggregate it, e.g. `sum({query})`, or select one series with labels"
+    )]
+    SeveralSeries {
+        /// Which query (`technical`, `business`).
+        role: String,
+        /// The PromQL.
+        query: String,
+        /// How many series came back.
+        count: usize,
+        /// The label sets of the first few, PromQL style.
+        shown: String,
+    },
+    /// A query returned no data.
+    #[error("the {role} query `{query}` returned no data in the range; check the metric name, labels and range")]
+    EmptyResult {
+        /// Which query (`technical`, `business`, `funnel`).
+        role: String,
+        /// The PromQL.
+        query: String,
+    },
+    /// After aligning the two series on timestamps too few points remain.
+    #[error(
+        "only {got} timestamps have values in both series, at least {needed} needed; \
+         widen --range, shorten --step, or check that the series overlap in time"
+    )]
+    TooFewPoints {
+        /// Aligned points.
+        got: usize,
+        /// Points required.
+        needed: usize,
+    },
+    /// A series does not vary, so correlation is undefined.
+    #[error(
+        "the {role} series `{query}` is constant over the range, so correlation is undefined; \
+         pick a range where it varies"
+    )]
+    ConstantSeries {
+        /// Which query (`technical`, `business`).
+        role: String,
+        /// The PromQL.
+        query: String,
+    },
+    /// A statistic was undefined for another reason.
+    #[error(transparent)]
+    Stats(#[from] StatsError),
+    /// An argument was out of range.
+    #[error("invalid {name}: {reason}")]
+    InvalidArgument {
+        /// The argument.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl AnalysisError {
+    /// Whether the error is about the data (as opposed to reaching or querying Prometheus).
+    #[must_use]
+    pub fn is_data_problem(&self) -> bool {
+        matches!(
+            self,
+            Self::SeveralSeries { .. }
+                | Self::EmptyResult { .. }
+                | Self::TooFewPoints { .. }
+                | Self::ConstantSeries { .. }
+                | Self::Stats(_)
+        )
+    }
+}

@@ -1,0 +1,95 @@
+//! Analyses of business metrics stored in Prometheus: conversion funnels per segment
+//! with an experiment significance test, and the correlation of a technical metric
+//! (latency, errors) with a business one (checkouts, revenue), lag included.
+//!
+//! This crate only speaks the Prometheus HTTP API; it knows nothing of OpenTelemetry.
+//! The series it reads are those `business-metrics` records and
+//! `business-metrics-exporter` exports (`business_funnel_step_total`, ...), whichever
+//! path they took into Prometheus.
+//!
+//! # Getting started
+//!
+//! The same analyses are available from the command line as `bizmetrics`
+//! (`bizmetrics correlate --help`, `bizmetrics funnel --help`). From Rust, build a
+//! [`PrometheusClient`] and run an analysis inside your Tokio runtime:
+//!
+//! ```no_run
+//! use std::time::{Duration, SystemTime};
+//! use business_metrics_analysis::{correlate, funnel, CorrelationRequest, PrometheusClient, Segmentation};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = PrometheusClient::builder("http://localhost:9090")
+//!     .with_timeout(Duration::from_secs(10))
+//!     .build()?;
+//!
+//! // Which checkout step loses most mobile users over the last hour?
+//! let report = funnel(&client, Duration::from_secs(3600), None, Some(Segmentation::DeviceType)).await?;
+//! for segment in &report.segments {
+//!     println!("{}: {:?}", segment.segment, segment.overall_conversion);
+//! }
+//!
+//! // Does p99 latency drive confirmed orders down, and how much later?
+//! let end = SystemTime::now();
+//! let request = CorrelationRequest::new(
+//!     "histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[5m])))",
+//!     "sum(rate(business_funnel_step_total{step=\"order_confirmed\"}[5m]))",
+//!     end - Duration::from_secs(7 * 86_400),
+//!     end,
+//!     Duration::from_secs(300),
+//! )
+//! .with_max_lag(6); // up to 30 minutes
+//! let report = correlate(&client, &request).await?;
+//! println!("{} (r = {:.2}, {} points)", report.summary, report.pearson, report.points);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What the numbers mean
+//!
+//! - Correlation: Pearson's r on the aligned samples, Spearman's ρ on their average
+//!   ranks, a 95 % confidence interval by Fisher's z, and the least-squares slope (the
+//!   business metric's change per unit of the technical one). Strength is worded as
+//!   in the business-metrics guide: |r| > 0.7 strong, |r| > 0.4 moderate, else weak.
+//! - Lag: a positive lag of k steps means the business series trails the technical
+//!   one: technical at t is paired with business at t + k·step. The lag with the
+//!   largest |r| is reported.
+//! - Funnel: `increase()` of each step over the range at its end; step conversion,
+//!   overall conversion and drop-off; for experiment variants a two-proportion z-test
+//!   of overall conversion against the `control` variant (or the first variant).
+//!
+//! No result is ever NaN: where a statistic is undefined (a constant series, too few
+//! points) the analysis returns an [`AnalysisError`] saying so.
+//!
+//! # Feature flags
+//!
+//! | Feature | Default | What it adds |
+//! |---|---|---|
+//! | `rustls` | no | `https://` Prometheus URLs (rustls with aws-lc-rs) |
+//!
+//! # Related crates
+//!
+//! - `business-metrics`: records the business metrics through the OpenTelemetry API.
+//! - `business-metrics-exporter`: exports them (OTLP, Prometheus bridge).
+#![deny(missing_docs)]
+
+mod client;
+mod correlate;
+mod duration;
+mod error;
+mod funnel;
+pub mod stats;
+
+pub use client::{
+    format_labels, ClientError, InstantSeries, PrometheusClient, PrometheusClientBuilder,
+    RangeSeries, Sample, DEFAULT_TIMEOUT,
+};
+pub use correlate::{
+    analyze, correlate, single_series, CorrelationReport, CorrelationRequest, Direction,
+    DEFAULT_MIN_POINTS,
+};
+pub use duration::{format_promql_duration, parse_duration, DurationError};
+pub use error::AnalysisError;
+pub use funnel::{
+    build_report, funnel, funnel_query, FunnelReport, SegmentFunnel, Segmentation, StepStats,
+    VariantComparison, CONTROL_VARIANT, FUNNEL_METRIC, FUNNEL_STEPS, SIGNIFICANCE_LEVEL,
+};

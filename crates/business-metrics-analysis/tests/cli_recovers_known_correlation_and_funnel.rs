@@ -1,0 +1,210 @@
+//! `bizmetrics` against a real Prometheus holding backfilled history with a known
+//! correlation, lag and slope, and known funnel counts.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stderr
+)]
+
+mod support;
+
+use support::{
+    bizmetrics, bizmetrics_json, expected_counts, start_prometheus, true_r, STEPS, TRUE_LAG_STEPS,
+    TRUE_SLOPE,
+};
+
+#[test]
+fn correlate_and_funnel_recover_the_truth_from_backfilled_history() {
+    let Some(prom) = start_prometheus() else {
+        return;
+    };
+    let end = prom.window.end.to_string();
+    let url = prom.url.as_str();
+
+    // Correlation: r within 0.03 of the design's -0.970, the lag exact, the slope within
+    // 3 (about four standard errors with 178 points and this noise).
+    let report = bizmetrics_json(&[
+        "correlate",
+        "--prometheus",
+        url,
+        "--json",
+        "--technical",
+        "shop_request_latency_seconds",
+        "--business",
+        "shop_orders_per_minute",
+        "--range",
+        "3h",
+        "--step",
+        "1m",
+        "--max-lag",
+        "10m",
+        "--end",
+        &end,
+    ]);
+    eprintln!("correlation report: {report:#}");
+    let r = report["pearson"].as_f64().unwrap();
+    assert!(
+        (r - true_r()).abs() < 0.03,
+        "r = {r}, expected {}",
+        true_r()
+    );
+    assert_eq!(report["lag_steps"].as_u64(), Some(TRUE_LAG_STEPS as u64));
+    assert_eq!(report["lag_seconds"].as_f64(), Some(180.0));
+    let slope = report["slope"].as_f64().unwrap();
+    assert!((slope - TRUE_SLOPE).abs() < 3.0, "slope = {slope}");
+    assert_eq!(report["aligned_points"].as_u64(), Some(181));
+    assert_eq!(report["points"].as_u64(), Some(178));
+    assert_eq!(report["strength"], "strong");
+    assert_eq!(report["direction"], "negative");
+    let (lower, upper) = (
+        report["confidence_interval"]["lower"].as_f64().unwrap(),
+        report["confidence_interval"]["upper"].as_f64().unwrap(),
+    );
+    assert!(lower < r && r < upper && lower > -1.0 && upper < 0.0);
+    let rho = report["spearman"].as_f64().unwrap();
+    assert!(rho < -0.9, "spearman = {rho}");
+
+    // The table says the same in words.
+    let table = bizmetrics(&[
+        "correlate",
+        "--prometheus",
+        url,
+        "--technical",
+        "shop_request_latency_seconds",
+        "--business",
+        "shop_orders_per_minute",
+        "--range",
+        "3h",
+        "--step",
+        "1m",
+        "--max-lag",
+        "10m",
+        "--end",
+        &end,
+    ]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(table.status.success(), "{text}");
+    assert!(text.contains("strong negative correlation"), "{text}");
+    assert!(!text.contains("NaN"));
+
+    // Funnel over the last hour: the counts are exact (no extrapolation, see support).
+    let funnel = bizmetrics_json(&[
+        "funnel",
+        "--prometheus",
+        url,
+        "--json",
+        "--range",
+        "1h",
+        "--end",
+        &end,
+    ]);
+    let all = &funnel["segments"][0];
+    assert_eq!(all["segment"], "all");
+    let counts: Vec<u64> = all["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, expected_counts("", "").to_vec());
+    assert_eq!(all["steps"][0]["step"], STEPS[0]);
+    let expected_overall = expected_counts("", "")[4] as f64 / expected_counts("", "")[0] as f64;
+    assert!((all["overall_conversion"].as_f64().unwrap() - expected_overall).abs() < 1e-12);
+    assert_eq!(
+        all["steps"][1]["drop_off"].as_i64(),
+        Some((expected_counts("", "")[0] - expected_counts("", "")[1]) as i64)
+    );
+
+    for (label, values) in [
+        ("device_type", &["desktop", "mobile"][..]),
+        ("source", &["google_ads", "newsletter"][..]),
+        (
+            "experiment_variant",
+            &["control", "variant_a", "variant_b"][..],
+        ),
+    ] {
+        let report = bizmetrics_json(&[
+            "funnel",
+            "--prometheus",
+            url,
+            "--json",
+            "--range",
+            "1h",
+            "--end",
+            &end,
+            "--by",
+            label,
+        ]);
+        let segments = report["segments"].as_array().unwrap();
+        let names: Vec<&str> = segments
+            .iter()
+            .map(|s| s["segment"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, values, "segments by {label}");
+        for segment in segments {
+            let counts: Vec<u64> = segment["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["count"].as_u64().unwrap())
+                .collect();
+            let name = segment["segment"].as_str().unwrap();
+            assert_eq!(
+                counts,
+                expected_counts(label, name).to_vec(),
+                "{label}={name}"
+            );
+        }
+    }
+
+    // Experiment: variant_a (13 % against 10 %) is significant, variant_b (10.1 %) is not.
+    let report = bizmetrics_json(&[
+        "funnel",
+        "--prometheus",
+        url,
+        "--json",
+        "--range",
+        "1h",
+        "--end",
+        &end,
+        "--by",
+        "experiment_variant",
+    ]);
+    eprintln!("experiment comparisons: {:#}", report["comparisons"]);
+    let comparisons = report["comparisons"].as_array().unwrap();
+    assert_eq!(comparisons.len(), 2);
+    let a = &comparisons[0];
+    assert_eq!(
+        (a["variant"].as_str(), a["control"].as_str()),
+        (Some("variant_a"), Some("control"))
+    );
+    assert_eq!(a["significant"], true);
+    assert!(a["test"]["p_value"].as_f64().unwrap() < 1e-6);
+    let b = &comparisons[1];
+    assert_eq!(b["variant"], "variant_b");
+    assert_eq!(b["significant"], false);
+    let p = b["test"]["p_value"].as_f64().unwrap();
+    // 1010/10000 against 1000/10000: pooled 0.1005, z = 0.001/√(0.1005·0.8995·2/10000) = 0.235, p = 0.814.
+    assert!((p - 0.814).abs() < 0.001, "p = {p}");
+
+    let table = bizmetrics(&[
+        "funnel",
+        "--prometheus",
+        url,
+        "--range",
+        "1h",
+        "--end",
+        &end,
+        "--by",
+        "experiment_variant",
+    ]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(table.status.success(), "{text}");
+    assert!(
+        text.contains("p-value") && text.contains("yes (p < 0.05)"),
+        "{text}"
+    );
+    eprintln!("{text}");
+}

@@ -1,0 +1,389 @@
+//! Shared helpers of the real-Prometheus tests: a data set with known answers written
+//! as OpenMetrics, backfilled with `promtool`, served by a Prometheus the test starts,
+//! and the `bizmetrics` binary run against it.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::suboptimal_flops
+)]
+
+use std::fmt::Write as _;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Whether the tests run in CI, where a missing server is a failure.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// The first executable named `name` on `PATH`.
+pub fn find_binary(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|c| {
+            c.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// The binary `name`, or `None` after a notice that the test is skipped. Under
+/// `CI=true` a missing binary fails the test instead.
+pub fn require_binary(name: &str) -> Option<PathBuf> {
+    if let Some(path) = find_binary(name) {
+        return Some(path);
+    }
+    let message = format!(
+        "`{name}` is not installed; run scripts/install-test-deps.sh to install the test servers"
+    );
+    assert!(!in_ci(), "{message}");
+    eprintln!("skipping: {message}");
+    None
+}
+
+/// A child process killed (and reaped) when dropped.
+#[derive(Debug)]
+pub struct ChildGuard {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A fresh directory under the system's temp dir, removed with its contents on drop.
+#[derive(Debug)]
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// Creates `<tmp>/<prefix>-<pid>-<nanos>`.
+    pub fn new(prefix: &str) -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).expect("temp dir");
+        Self { path }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The data set and its known answers.
+
+/// Seconds between samples, and the correlation's query step.
+pub const STEP_SECONDS: u64 = 60;
+/// Samples per series: three hours of minutes, both ends included.
+pub const MINUTES: u64 = 180;
+/// The business series trails the technical one by this many steps.
+pub const TRUE_LAG_STEPS: usize = 3;
+/// business = BASE + SLOPE · technical(t - lag) + noise.
+pub const TRUE_SLOPE: f64 = -40.0;
+const BASE: f64 = 100.0;
+/// Noise is uniform on ±NOISE.
+const NOISE: f64 = 5.0;
+
+/// The correlation this design implies: technical is uniform on [0.5, 1.5), variance
+/// 1/12; noise variance NOISE²/3; r = -√(var(signal) / (var(signal) + var(noise))).
+pub fn true_r() -> f64 {
+    let signal = TRUE_SLOPE * TRUE_SLOPE / 12.0;
+    let noise = NOISE * NOISE / 3.0;
+    -(signal / (signal + noise)).sqrt()
+}
+
+/// Variants, their funnel totals over the last hour (steps in order), summed over
+/// devices and sources.
+pub const VARIANTS: [(&str, [u64; 5]); 3] = [
+    ("control", [10_000, 7_000, 5_000, 4_000, 1_000]),
+    // 13 % against 10 %: z ≈ 6.6, clearly significant.
+    ("variant_a", [10_000, 7_500, 5_600, 4_600, 1_300]),
+    // 10.1 % against 10 %: z ≈ 0.24, p ≈ 0.81, clearly not significant.
+    ("variant_b", [10_000, 7_000, 5_000, 4_000, 1_010]),
+];
+/// Device shares (tenths).
+pub const DEVICES: [(&str, u64); 2] = [("mobile", 6), ("desktop", 4)];
+/// Source shares (tenths).
+pub const SOURCES: [(&str, u64); 2] = [("google_ads", 5), ("newsletter", 5)];
+pub const STEPS: [&str; 5] = [
+    "cart_view",
+    "shipping_info",
+    "payment_info",
+    "order_review",
+    "order_confirmed",
+];
+
+/// Deterministic uniform numbers in [0, 1) (a 64-bit LCG, top 53 bits).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1_u64 << 53) as f64
+    }
+}
+
+/// The data window: `start` and `end` are whole minutes, `end` about two hours ago.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    /// First sample, Unix seconds.
+    pub start: u64,
+    /// Last sample, Unix seconds.
+    pub end: u64,
+}
+
+impl Window {
+    pub fn new() -> Self {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let end = (now / 60) * 60 - 2 * 3600;
+        Self {
+            start: end - MINUTES * STEP_SECONDS,
+            end,
+        }
+    }
+}
+
+/// Writes the OpenMetrics text: a technical gauge, a business gauge trailing it, a
+/// constant gauge, a gauge with two series, and funnel counters per step, variant,
+/// device and source whose increase over the last hour is exactly the table above
+/// (samples fall exactly on both ends of the window, so `increase()` does not
+/// extrapolate: the answer is exact).
+pub fn openmetrics(window: Window) -> String {
+    let mut out = String::new();
+    let n = MINUTES as usize + 1;
+    let mut rng = Lcg(42);
+    let technical: Vec<f64> = (0..n).map(|_| 0.5 + rng.next()).collect();
+    let business: Vec<f64> = (0..n)
+        .map(|i| {
+            let cause = technical[i.saturating_sub(TRUE_LAG_STEPS)];
+            BASE + TRUE_SLOPE * cause + NOISE * (2.0 * rng.next() - 1.0)
+        })
+        .collect();
+    let ts = |i: usize| window.start + i as u64 * STEP_SECONDS;
+
+    out.push_str("# TYPE shop_request_latency_seconds gauge\n");
+    for (i, v) in technical.iter().enumerate() {
+        writeln!(out, "shop_request_latency_seconds {v} {}", ts(i)).unwrap();
+    }
+    out.push_str("# TYPE shop_orders_per_minute gauge\n");
+    for (i, v) in business.iter().enumerate() {
+        writeln!(out, "shop_orders_per_minute {v} {}", ts(i)).unwrap();
+    }
+    out.push_str("# TYPE shop_constant gauge\n");
+    for i in 0..n {
+        writeln!(out, "shop_constant 7 {}", ts(i)).unwrap();
+    }
+    out.push_str("# TYPE shop_per_instance gauge\n");
+    for instance in ["a", "b"] {
+        for (i, v) in technical.iter().enumerate() {
+            writeln!(
+                out,
+                "shop_per_instance{{instance=\"{instance}\"}} {v} {}",
+                ts(i)
+            )
+            .unwrap();
+        }
+    }
+
+    // Counter value at minute i is round(hourly · i / 60): over the last 60 minutes
+    // (i = 120 ..= 180) it rises by exactly `hourly`.
+    out.push_str("# TYPE business_funnel_step counter\n");
+    for (variant, totals) in VARIANTS {
+        for (device, device_share) in DEVICES {
+            for (source, source_share) in SOURCES {
+                for (step, total) in STEPS.iter().zip(totals) {
+                    let hourly = total * device_share * source_share / 100;
+                    for i in 0..n {
+                        let value = (hourly as f64 * i as f64 / 60.0).round();
+                        writeln!(
+                            out,
+                            "business_funnel_step_total{{step=\"{step}\",source=\"{source}\",device_type=\"{device}\",experiment_variant=\"{variant}\"}} {value} {}",
+                            ts(i)
+                        )
+                        .unwrap();
+                    }
+                }
+            }
+        }
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+/// Expected funnel counts over the last hour for one label value.
+pub fn expected_counts(label: &str, value: &str) -> [u64; 5] {
+    let mut counts = [0; 5];
+    for (variant, totals) in VARIANTS {
+        for (device, device_share) in DEVICES {
+            for (source, source_share) in SOURCES {
+                let matches = match label {
+                    "experiment_variant" => variant == value,
+                    "device_type" => device == value,
+                    "source" => source == value,
+                    _ => true,
+                };
+                if matches {
+                    for (c, total) in counts.iter_mut().zip(totals) {
+                        *c += total * device_share * source_share / 100;
+                    }
+                }
+            }
+        }
+    }
+    counts
+}
+
+// ---------------------------------------------------------------------------------
+// Prometheus.
+
+/// A Prometheus serving the backfilled data set.
+pub struct Prometheus {
+    pub url: String,
+    pub window: Window,
+    _child: ChildGuard,
+    _dir: TempDir,
+}
+
+/// Backfills the data set and starts Prometheus on a free loopback port, or returns
+/// `None` (after a notice) when prometheus or promtool is missing outside CI.
+pub fn start_prometheus() -> Option<Prometheus> {
+    let prometheus = require_binary("prometheus")?;
+    let promtool = require_binary("promtool")?;
+    let dir = TempDir::new("bizmetrics-e2e");
+    let window = Window::new();
+    let data = dir.path().join("data.om");
+    std::fs::write(&data, openmetrics(window)).unwrap();
+    let tsdb = dir.path().join("tsdb");
+    let output = Command::new(&promtool)
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&data)
+        .arg(&tsdb)
+        .output()
+        .expect("run promtool");
+    assert!(
+        output.status.success(),
+        "promtool failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        "global:\n  scrape_interval: 1m\nscrape_configs: []\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let log = dir.path().join("prometheus.log");
+    let log_file = std::fs::File::create(&log).unwrap();
+    let child = Command::new(&prometheus)
+        .arg(format!("--storage.tsdb.path={}", tsdb.display()))
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--storage.tsdb.retention.time=30d")
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .expect("start prometheus");
+    let mut guard = ChildGuard { child, log };
+    wait_ready(&mut guard, port);
+    Some(Prometheus {
+        url: format!("http://127.0.0.1:{port}"),
+        window,
+        _child: guard,
+        _dir: dir,
+    })
+}
+
+fn wait_ready(guard: &mut ChildGuard, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(status)) = guard.child.try_wait() {
+            let log = std::fs::read_to_string(&guard.log).unwrap_or_default();
+            panic!("prometheus exited early: {status}\n{log}");
+        }
+        if http_get_status(port, "/-/ready") == Some(200) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "prometheus was not ready within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn http_get_status(port: u16, path: &str) -> Option<u16> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+// ---------------------------------------------------------------------------------
+// The CLI.
+
+/// Runs `bizmetrics` with `args`.
+pub fn bizmetrics(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bizmetrics"))
+        .args(args)
+        .env_remove("PROMETHEUS_URL")
+        .output()
+        .expect("run bizmetrics")
+}
+
+/// Runs `bizmetrics`, expects success, and parses its JSON output.
+pub fn bizmetrics_json(args: &[&str]) -> serde_json::Value {
+    let output = bizmetrics(args);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "bizmetrics {args:?} failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!stdout.contains("NaN"), "NaN in output: {stdout}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
