@@ -76,6 +76,8 @@
 //!
 //! - `business-metrics-exporter`: SDK pipelines (OTLP, Prometheus bridge) configured
 //!   from the standard environment variables, with views built from the catalog.
+//! - `business-metrics-analysis`: funnel and correlation analysis against Prometheus
+//!   (the `bizmetrics` CLI).
 //! - `shop` (in `examples/shop`): a demo service using both.
 #![deny(missing_docs)]
 #![cfg_attr(
