@@ -95,6 +95,9 @@
 //! # Related crates
 //!
 //! - `business-metrics`: the instruments and their typed recording API.
+//! - `business-metrics-analysis`: funnel and correlation analysis against Prometheus
+//!   (the `bizmetrics` CLI).
+//! - `shop` (in `examples/shop`): a demo service wiring this crate.
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
