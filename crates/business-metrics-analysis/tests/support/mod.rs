@@ -17,92 +17,10 @@
 
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
+
+pub use business_metrics_test_support::{free_port, require_binary, ChildGuard, TempDir};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// Whether the tests run in CI, where a missing server is a failure.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-}
-
-/// The first executable named `name` on `PATH`.
-pub fn find_binary(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|c| {
-            c.metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
-
-/// The binary `name`, or `None` after a notice that the test is skipped. Under
-/// `CI=true` a missing binary fails the test instead.
-pub fn require_binary(name: &str) -> Option<PathBuf> {
-    if let Some(path) = find_binary(name) {
-        return Some(path);
-    }
-    let message = format!(
-        "`{name}` is not installed; run scripts/install-test-deps.sh to install the test servers"
-    );
-    assert!(!in_ci(), "{message}");
-    eprintln!("skipping: {message}");
-    None
-}
-
-/// A child process killed (and reaped) when dropped.
-#[derive(Debug)]
-pub struct ChildGuard {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A loopback port that was free a moment ago.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-/// A fresh directory under the system's temp dir, removed with its contents on drop.
-#[derive(Debug)]
-pub struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    /// Creates `<tmp>/<prefix>-<pid>-<nanos>`.
-    pub fn new(prefix: &str) -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path).expect("temp dir");
-        Self { path }
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
 
 // ---------------------------------------------------------------------------------
 // The data set and its known answers.
@@ -316,16 +234,17 @@ pub fn start_prometheus() -> Option<Prometheus> {
     let port = free_port();
     let log = dir.path().join("prometheus.log");
     let log_file = std::fs::File::create(&log).unwrap();
-    let child = Command::new(&prometheus)
-        .arg(format!("--storage.tsdb.path={}", tsdb.display()))
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--storage.tsdb.retention.time=30d")
-        .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .expect("start prometheus");
-    let mut guard = ChildGuard { child, log };
+    let mut guard = ChildGuard::spawn(
+        "prometheus",
+        Command::new(&prometheus)
+            .arg(format!("--storage.tsdb.path={}", tsdb.display()))
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--storage.tsdb.retention.time=30d")
+            .stdout(Stdio::null())
+            .stderr(log_file),
+    )
+    .with_log(&log);
     wait_ready(&mut guard, port);
     Some(Prometheus {
         url: format!("http://127.0.0.1:{port}"),
@@ -338,10 +257,7 @@ pub fn start_prometheus() -> Option<Prometheus> {
 fn wait_ready(guard: &mut ChildGuard, port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(Some(status)) = guard.child.try_wait() {
-            let log = std::fs::read_to_string(&guard.log).unwrap_or_default();
-            panic!("prometheus exited early: {status}\n{log}");
-        }
+        guard.assert_running();
         if http_get_status(port, "/-/ready") == Some(200) {
             return;
         }
