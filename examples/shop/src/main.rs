@@ -147,7 +147,10 @@ async fn main() -> anyhow::Result<()> {
         None => println!("metrics: exported as configured by OTEL_METRICS_EXPORTER"),
     }
 
+    // `stop` ends the simulator (signal or --duration); `serve` ends the server, only
+    // after the simulator has drained, so no simulated visitor is cut off mid-request.
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (serve_tx, serve_rx) = watch::channel(false);
     {
         let stop_tx = stop_tx.clone();
         tokio::spawn(async move {
@@ -177,6 +180,11 @@ async fn main() -> anyhow::Result<()> {
                 let _ = stop_tx.send(true);
             });
         }
+        let stop_rx = stop_rx.clone();
+        tokio::spawn(async move {
+            stopped(stop_rx).await;
+            let _ = serve_tx.send(true);
+        });
         None
     } else {
         let mut config = SimulatorConfig::new(format!("http://{addr}"));
@@ -205,17 +213,16 @@ async fn main() -> anyhow::Result<()> {
         );
         let sim = Simulator::new(config, incident)?;
         let stop_rx = stop_rx.clone();
-        let stop_tx = stop_tx.clone();
         Some(tokio::spawn(async move {
             let report = sim.run(stopped(stop_rx)).await;
-            // A simulator with a duration ends the run when it is done.
-            let _ = stop_tx.send(true);
+            // The server stops once the simulator is done (also when its --duration ends).
+            let _ = serve_tx.send(true);
             report
         }))
     };
 
     axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(stopped(stop_rx))
+        .with_graceful_shutdown(stopped(serve_rx))
         .await
         .context("serving the shop")?;
 
