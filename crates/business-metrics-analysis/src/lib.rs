@@ -70,6 +70,7 @@
 //!
 //! - `business-metrics`: records the business metrics through the OpenTelemetry API.
 //! - `business-metrics-exporter`: exports them (OTLP, Prometheus bridge).
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod client;

@@ -3,9 +3,11 @@
 use std::time::Instant;
 
 use crate::error::RecordError;
-use crate::metrics::{seconds_between, BusinessMetrics, FunnelContext, FunnelLabels, Revenue};
-use crate::types::{CheckoutStep, CHECKOUT_ERROR_STEP, PURCHASE_CONVERSION};
-use opentelemetry::StringValue;
+use crate::metrics::{
+    check_duration, seconds_between, BusinessMetrics, FunnelContext, FunnelSeries, Revenue, StepRef,
+};
+use crate::series::Held;
+use crate::types::{CheckoutStep, FunnelStep};
 
 /// Records one session's way through the checkout funnel.
 ///
@@ -14,7 +16,7 @@ use opentelemetry::StringValue;
 #[derive(Clone, Debug)]
 pub struct CheckoutTracker {
     metrics: BusinessMetrics,
-    labels: FunnelLabels,
+    funnel: Held<FunnelSeries>,
     session_start: Instant,
 }
 
@@ -29,11 +31,11 @@ impl BusinessMetrics {
         ctx: &FunnelContext<'_>,
         session_start: Instant,
     ) -> Result<CheckoutTracker, RecordError> {
-        let labels = self.rejected(self.funnel_labels(ctx))?;
-        self.touch_funnel(&labels);
+        let funnel = self.rejected(self.funnel(ctx))?;
+        self.touch_funnel(funnel.get());
         Ok(CheckoutTracker {
             metrics: self.clone(),
-            labels,
+            funnel: Held::from_resolved(funnel),
             session_start,
         })
     }
@@ -46,10 +48,19 @@ impl CheckoutTracker {
         self.session_start
     }
 
+    fn funnel(&self) -> Option<&FunnelSeries> {
+        self.funnel.get(self.metrics.funnels())
+    }
+
+    fn record(&self, step: FunnelStep<'static>) {
+        if let (Ok(step), Some(funnel)) = (self.metrics.step_ref(step), self.funnel()) {
+            self.metrics.add_step(funnel, step);
+        }
+    }
+
     /// Records a step of the funnel.
     pub fn step(&self, step: CheckoutStep) {
-        self.metrics
-            .add_funnel_step(&self.labels, StringValue::from(step.as_str()));
+        self.record(FunnelStep::Checkout(step));
     }
 
     /// Records `cart_view`: the funnel's entry.
@@ -80,22 +91,29 @@ impl CheckoutTracker {
     /// future; then nothing is recorded.
     pub fn purchase_completed(&self, revenue: &Revenue<'_>) -> Result<(), RecordError> {
         let m = &self.metrics;
-        let (sale, secs) = m.rejected((|| {
-            let secs = crate::metrics::check_duration(
+        let now = m.now();
+        let (secs, (amount, sale)) = m.rejected((|| {
+            let secs = check_duration(
                 "time_to_conversion",
-                seconds_between(self.session_start, m.now()),
+                seconds_between(self.session_start, now),
             )?;
-            Ok((m.sale(revenue)?, secs))
+            Ok((secs, m.sale(revenue)?))
         })())?;
-        self.step(CheckoutStep::OrderConfirmed);
-        m.add_conversion(&self.labels, StringValue::from(PURCHASE_CONVERSION), secs);
-        m.add_sale(sale);
+        if let Some(funnel) = self.funnel() {
+            m.add_step(
+                funnel,
+                StepRef::Checkout(crate::metrics::checkout_step_index(
+                    CheckoutStep::OrderConfirmed,
+                )),
+            );
+            m.add_purchase(funnel, secs);
+        }
+        m.add_sale(amount, sale.get(), now);
         Ok(())
     }
 
     /// Records a failed checkout (`checkout_error`).
     pub fn checkout_failed(&self) {
-        self.metrics
-            .add_funnel_step(&self.labels, StringValue::from(CHECKOUT_ERROR_STEP));
+        self.record(FunnelStep::CheckoutError);
     }
 }

@@ -72,6 +72,26 @@
 //! window of one-second buckets per region, bounded in memory, read by an observable
 //! gauge. The [`Clock`] is injectable ([`ManualClock`]) so tests are exact.
 //!
+//! # Cost on the hot path
+//!
+//! Label discipline keeps the set of label combinations small, so each
+//! [`BusinessMetrics`] keeps the combinations it has seen (funnel contexts; sales by
+//! currency, category, payment method and region) with their series resolved: the
+//! first event of a combination is validated and resolved, later ones are a lock-free
+//! lookup and one update per instrument, with no heap allocation. With the
+//! `bound-instruments` feature those series are the OpenTelemetry API's bound
+//! instruments, which skip the SDK's per-call attribute lookup. Enable that feature
+//! only with `opentelemetry_sdk`'s `experimental_metrics_bound_instruments` (an SDK
+//! built without it drops what bound instruments record);
+//! `business-metrics-exporter` enables both. The caches hold 2048 combinations of
+//! each kind by default
+//! ([`with_series_cache_capacity`](BusinessMetricsBuilder::with_series_cache_capacity));
+//! past that, combinations are recorded the same way at the cost of a plain call.
+//! Cached series are never dropped while the instance lives: with delta temporality
+//! the SDK keeps them instead of evicting idle ones. Checkout steps and purchase
+//! conversions are cached; other conversion types, milestones, feature usage,
+//! sessions and active users take the plain path.
+//!
 //! # Related crates
 //!
 //! - `business-metrics-exporter`: SDK pipelines (OTLP, Prometheus bridge) configured
@@ -79,6 +99,7 @@
 //! - `business-metrics-analysis`: funnel and correlation analysis against Prometheus
 //!   (the `bizmetrics` CLI).
 //! - `shop` (in `examples/shop`): a demo service using both.
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -95,6 +116,7 @@ mod error;
 mod labels;
 mod metrics;
 mod revenue_window;
+mod series;
 mod types;
 
 pub use checkout::CheckoutTracker;

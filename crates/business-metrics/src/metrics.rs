@@ -1,8 +1,9 @@
 //! [`BusinessMetrics`]: the instruments of the catalog behind a typed API.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, MeterProvider, ObservableGauge};
@@ -13,10 +14,14 @@ use crate::clock::{Clock, SystemClock};
 use crate::currency::Currency;
 use crate::error::RecordError;
 use crate::labels::{Dimension, LabelPolicy};
-use crate::revenue_window::{RevenueWindow, DEFAULT_MAX_REGIONS};
+use crate::revenue_window::{RegionSums, RevenueWindow, DEFAULT_MAX_REGIONS};
+use crate::series::{
+    Binding, CounterSeries, HistogramSeries, LazyCounter, Once, Resolved, SeriesCache,
+    DEFAULT_CACHE_CAPACITY,
+};
 use crate::types::{
-    ActiveWindow, DeviceType, FunnelStep, UserTier, CHECKOUT_ERROR_STEP, CHECKOUT_STEP_VALUES,
-    DEFAULT_EXPERIMENT_VARIANT, MILESTONE_PREFIX, PURCHASE_CONVERSION,
+    ActiveWindow, CheckoutStep, DeviceType, FunnelStep, UserTier, CHECKOUT_ERROR_STEP,
+    CHECKOUT_STEP_VALUES, DEFAULT_EXPERIMENT_VARIANT, MILESTONE_PREFIX, PURCHASE_CONVERSION,
 };
 
 /// The instrumentation scope name this crate's meter uses.
@@ -137,8 +142,86 @@ impl FunnelLabels {
     }
 }
 
+/// A label value to keep: reference counted, so every copy the SDK or a cached
+/// attribute set makes shares one allocation.
 fn string_value(v: Cow<'_, str>) -> StringValue {
-    StringValue::from(v.into_owned())
+    StringValue::from(Arc::<str>::from(v))
+}
+
+/// Where `checkout_error` sits among [`CHECKOUT_STEP_VALUES`].
+const CHECKOUT_ERROR_INDEX: usize = CHECKOUT_STEP_VALUES.len() - 1;
+
+pub(crate) fn checkout_step_index(step: CheckoutStep) -> usize {
+    CheckoutStep::ALL
+        .iter()
+        .position(|s| *s == step)
+        .unwrap_or(CHECKOUT_ERROR_INDEX)
+}
+
+/// A funnel step, resolved: a checkout step by its index in
+/// [`CHECKOUT_STEP_VALUES`], or a milestone by its value.
+pub(crate) enum StepRef {
+    Checkout(usize),
+    Other(StringValue),
+}
+
+/// The series of one funnel context, each created on first use.
+pub(crate) struct FunnelSeries {
+    labels: FunnelLabels,
+    binding: Binding,
+    steps: [LazyCounter; CHECKOUT_STEP_VALUES.len()],
+    purchases: LazyCounter,
+    touched: Once,
+}
+
+impl FunnelSeries {
+    fn new(labels: FunnelLabels, binding: Binding) -> Self {
+        Self {
+            labels,
+            binding,
+            steps: std::array::from_fn(|_| LazyCounter::new()),
+            purchases: LazyCounter::new(),
+            touched: Once::new(),
+        }
+    }
+
+    fn step(&self, i: &Instruments, index: usize) -> Option<&CounterSeries> {
+        let value = *CHECKOUT_STEP_VALUES.get(index)?;
+        Some(self.steps.get(index)?.get_or_init(|| {
+            CounterSeries::new(
+                &i.funnel_step,
+                self.labels.attributes(StringValue::from(value)).into(),
+                self.binding,
+            )
+        }))
+    }
+
+    fn purchases(&self, i: &Instruments) -> &CounterSeries {
+        self.purchases.get_or_init(|| {
+            CounterSeries::new(
+                &i.conversions,
+                self.labels
+                    .conversion_attributes(StringValue::from(PURCHASE_CONVERSION))
+                    .into(),
+                self.binding,
+            )
+        })
+    }
+}
+
+impl fmt::Debug for FunnelSeries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FunnelSeries")
+            .field("labels", &self.labels)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The series of one sale combination (currency, category, payment method, region).
+pub(crate) struct SaleSeries {
+    revenue: CounterSeries,
+    order_value: Arc<HistogramSeries<u64>>,
+    region: Arc<RegionSums>,
 }
 
 struct Instruments {
@@ -186,6 +269,11 @@ struct Inner {
     policy: LabelPolicy,
     clock: Arc<dyn Clock>,
     window: Arc<RevenueWindow>,
+    funnels: SeriesCache<FunnelSeries>,
+    sales: SeriesCache<SaleSeries>,
+    /// Order-value series per product category, shared by the cached sales.
+    order_values: Mutex<HashMap<Arc<str>, Arc<HistogramSeries<u64>>>>,
+    purchase_time: OnceLock<HistogramSeries<f64>>,
 }
 
 impl fmt::Debug for Inner {
@@ -193,6 +281,8 @@ impl fmt::Debug for Inner {
         f.debug_struct("BusinessMetrics")
             .field("policy", &self.policy)
             .field("clock", &self.clock)
+            .field("cached_funnels", &self.funnels.len())
+            .field("cached_sales", &self.sales.len())
             .finish_non_exhaustive()
     }
 }
@@ -219,6 +309,7 @@ pub struct BusinessMetricsBuilder {
     policy: LabelPolicy,
     clock: Arc<dyn Clock>,
     max_regions: usize,
+    cache_capacity: usize,
 }
 
 impl BusinessMetricsBuilder {
@@ -241,6 +332,16 @@ impl BusinessMetricsBuilder {
     #[must_use]
     pub fn with_max_revenue_regions(mut self, max_regions: usize) -> Self {
         self.max_regions = max_regions;
+        self
+    }
+
+    /// Sets how many label combinations of each kind (funnel contexts; sales by
+    /// currency, category, payment method and region) keep pre-resolved series
+    /// (default 2048; 0 turns the caches off). Combinations past it are recorded
+    /// the same way at the cost of a plain API call.
+    #[must_use]
+    pub fn with_series_cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
         self
     }
 
@@ -290,6 +391,10 @@ impl BusinessMetricsBuilder {
                 policy: self.policy,
                 clock: self.clock,
                 window,
+                funnels: SeriesCache::new(self.cache_capacity),
+                sales: SeriesCache::new(self.cache_capacity),
+                order_values: Mutex::new(HashMap::new()),
+                purchase_time: OnceLock::new(),
             }),
         }
     }
@@ -328,9 +433,8 @@ fn check_amount(amount: u64) -> Result<u64, RecordError> {
     })
 }
 
-/// A validated sale.
-pub(crate) struct SaleLabels {
-    amount: u64,
+/// A validated sale's labels.
+struct SaleLabels {
     currency: Currency,
     product_category: StringValue,
     payment_method: StringValue,
@@ -346,6 +450,7 @@ impl BusinessMetrics {
             policy: LabelPolicy::default(),
             clock: Arc::new(SystemClock),
             max_regions: DEFAULT_MAX_REGIONS,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
         }
     }
 
@@ -436,6 +541,54 @@ impl BusinessMetrics {
         })
     }
 
+    /// Resolves a step; a milestone name passes the label policy.
+    pub(crate) fn step_ref(&self, step: FunnelStep<'_>) -> Result<StepRef, RecordError> {
+        Ok(match step {
+            FunnelStep::Checkout(s) => StepRef::Checkout(checkout_step_index(s)),
+            FunnelStep::CheckoutError => StepRef::Checkout(CHECKOUT_ERROR_INDEX),
+            FunnelStep::Milestone(_) => StepRef::Other(self.step_value(step)?),
+        })
+    }
+
+    /// The series of a funnel context: cached after the first validation.
+    pub(crate) fn funnel(
+        &self,
+        ctx: &FunnelContext<'_>,
+    ) -> Result<Resolved<'_, FunnelSeries>, RecordError> {
+        let key = [
+            ctx.source,
+            ctx.device_type.as_str(),
+            ctx.experiment_variant.unwrap_or(DEFAULT_EXPERIMENT_VARIANT),
+        ];
+        let funnels = &self.inner.funnels;
+        if let Some((idx, series)) = funnels.get(&key) {
+            return Ok(Resolved::Cached(idx, series));
+        }
+        let labels = self.funnel_labels(ctx)?;
+        Ok(
+            match funnels.insert_with(&key, || FunnelSeries::new(labels.clone(), Binding::Bound)) {
+                Some((idx, series)) => Resolved::Cached(idx, series),
+                None => Resolved::Owned(Box::new(FunnelSeries::new(labels, Binding::Unbound))),
+            },
+        )
+    }
+
+    pub(crate) fn funnels(&self) -> &SeriesCache<FunnelSeries> {
+        &self.inner.funnels
+    }
+
+    /// Records a step on a funnel context's series.
+    pub(crate) fn add_step(&self, funnel: &FunnelSeries, step: StepRef) {
+        match step {
+            StepRef::Checkout(index) => {
+                if let Some(series) = funnel.step(&self.inner.instruments, index) {
+                    series.add(1);
+                }
+            }
+            StepRef::Other(value) => self.add_funnel_step(&funnel.labels, value),
+        }
+    }
+
     pub(crate) fn add_funnel_step(&self, labels: &FunnelLabels, step: StringValue) {
         self.inner
             .instruments
@@ -445,24 +598,36 @@ impl BusinessMetrics {
 
     /// Creates the series of every checkout step and of purchases for a context,
     /// at 0, so rates and ratios exist before the first event.
-    pub(crate) fn touch_funnel(&self, labels: &FunnelLabels) {
-        let i = &self.inner.instruments;
-        for step in CHECKOUT_STEP_VALUES {
-            i.funnel_step
-                .add(0, &labels.attributes(StringValue::from(*step)));
+    pub(crate) fn touch_funnel(&self, funnel: &FunnelSeries) {
+        if !funnel.touched.first() {
+            return;
         }
-        i.conversions.add(
-            0,
-            &labels.conversion_attributes(StringValue::from(PURCHASE_CONVERSION)),
-        );
+        let i = &self.inner.instruments;
+        for index in 0..CHECKOUT_STEP_VALUES.len() {
+            if let Some(series) = funnel.step(i, index) {
+                series.add(0);
+            }
+        }
+        funnel.purchases(i).add(0);
     }
 
-    pub(crate) fn add_conversion(
-        &self,
-        labels: &FunnelLabels,
-        conversion_type: StringValue,
-        secs: f64,
-    ) {
+    /// Records a purchase conversion on a funnel context's series.
+    pub(crate) fn add_purchase(&self, funnel: &FunnelSeries, secs: f64) {
+        let i = &self.inner.instruments;
+        self.inner
+            .purchase_time
+            .get_or_init(|| {
+                HistogramSeries::new(
+                    &i.time_to_conversion,
+                    vec![KeyValue::new(keys::CONVERSION_TYPE, PURCHASE_CONVERSION)],
+                    Binding::Bound,
+                )
+            })
+            .record(secs);
+        funnel.purchases(i).add(1);
+    }
+
+    fn add_conversion(&self, labels: &FunnelLabels, conversion_type: StringValue, secs: f64) {
         let i = &self.inner.instruments;
         i.time_to_conversion.record(
             secs,
@@ -475,35 +640,85 @@ impl BusinessMetrics {
             .add(1, &labels.conversion_attributes(conversion_type));
     }
 
-    pub(crate) fn sale(&self, revenue: &Revenue<'_>) -> Result<SaleLabels, RecordError> {
-        Ok(SaleLabels {
-            amount: check_amount(revenue.amount_minor)?,
+    /// Validates a sale: the amount on every call, the labels when the combination
+    /// is not cached yet.
+    pub(crate) fn sale(
+        &self,
+        revenue: &Revenue<'_>,
+    ) -> Result<(u64, Resolved<'_, SaleSeries>), RecordError> {
+        let amount = check_amount(revenue.amount_minor)?;
+        let key = [
+            revenue.currency,
+            revenue.product_category,
+            revenue.payment_method,
+            revenue.region,
+        ];
+        let sales = &self.inner.sales;
+        if let Some((idx, series)) = sales.get(&key) {
+            return Ok((amount, Resolved::Cached(idx, series)));
+        }
+        let labels = SaleLabels {
             currency: Currency::parse(revenue.currency)?,
             product_category: self.label(Dimension::ProductCategory, revenue.product_category)?,
             payment_method: self.label(Dimension::PaymentMethod, revenue.payment_method)?,
             region: self.label(Dimension::Region, revenue.region)?,
-        })
+        };
+        let series = match sales.insert_with(&key, || self.sale_series(&labels, Binding::Bound)) {
+            Some((idx, series)) => Resolved::Cached(idx, series),
+            None => Resolved::Owned(Box::new(self.sale_series(&labels, Binding::Unbound))),
+        };
+        Ok((amount, series))
     }
 
-    pub(crate) fn add_sale(&self, sale: SaleLabels) {
+    fn sale_series(&self, labels: &SaleLabels, binding: Binding) -> SaleSeries {
         let i = &self.inner.instruments;
-        i.order_value.record(
-            sale.amount,
-            &[KeyValue::new(
-                keys::PRODUCT_CATEGORY,
-                Value::String(sale.product_category.clone()),
-            )],
-        );
-        self.inner.window.add(sale.region.as_str(), sale.amount);
-        i.revenue.add(
-            sale.amount,
-            &[
-                KeyValue::new(keys::PRODUCT_CATEGORY, Value::String(sale.product_category)),
-                KeyValue::new(keys::PAYMENT_METHOD, Value::String(sale.payment_method)),
-                KeyValue::new(keys::REGION, Value::String(sale.region)),
-                KeyValue::new(keys::CURRENCY, sale.currency.code()),
-            ],
-        );
+        let category = &labels.product_category;
+        let order_value = || {
+            Arc::new(HistogramSeries::new(
+                &i.order_value,
+                vec![KeyValue::new(
+                    keys::PRODUCT_CATEGORY,
+                    Value::String(category.clone()),
+                )],
+                binding,
+            ))
+        };
+        let order_value = match binding {
+            // Bounded by the sales cache: one entry per cached category.
+            Binding::Bound => Arc::clone(
+                self.inner
+                    .order_values
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry(Arc::from(category.as_str()))
+                    .or_insert_with(order_value),
+            ),
+            Binding::Unbound => order_value(),
+        };
+        SaleSeries {
+            revenue: CounterSeries::new(
+                &i.revenue,
+                vec![
+                    KeyValue::new(keys::PRODUCT_CATEGORY, Value::String(category.clone())),
+                    KeyValue::new(
+                        keys::PAYMENT_METHOD,
+                        Value::String(labels.payment_method.clone()),
+                    ),
+                    KeyValue::new(keys::REGION, Value::String(labels.region.clone())),
+                    KeyValue::new(keys::CURRENCY, labels.currency.code()),
+                ],
+                binding,
+            ),
+            order_value,
+            region: self.inner.window.region(labels.region.as_str()),
+        }
+    }
+
+    /// Records a validated sale at `at` (an instant of this instance's clock).
+    pub(crate) fn add_sale(&self, amount: u64, sale: &SaleSeries, at: Instant) {
+        sale.order_value.record(amount);
+        self.inner.window.add_at(&sale.region, at, amount);
+        sale.revenue.add(amount);
     }
 
     /// Records one funnel step (`business.funnel_step`).
@@ -515,11 +730,9 @@ impl BusinessMetrics {
         step: FunnelStep<'_>,
         ctx: &FunnelContext<'_>,
     ) -> Result<(), RecordError> {
-        let (step, labels) = self.rejected(
-            self.step_value(step)
-                .and_then(|s| Ok((s, self.funnel_labels(ctx)?))),
-        )?;
-        self.add_funnel_step(&labels, step);
+        let (step, funnel) =
+            self.rejected(self.step_ref(step).and_then(|s| Ok((s, self.funnel(ctx)?))))?;
+        self.add_step(funnel.get(), step);
         Ok(())
     }
 
@@ -534,14 +747,20 @@ impl BusinessMetrics {
         ctx: &FunnelContext<'_>,
         time_to_conversion_secs: f64,
     ) -> Result<(), RecordError> {
-        let (secs, conversion_type, labels) = self.rejected((|| {
+        let (secs, conversion_type, funnel) = self.rejected((|| {
             Ok((
                 check_duration("time_to_conversion", time_to_conversion_secs)?,
-                self.label(Dimension::ConversionType, conversion_type)?,
-                self.funnel_labels(ctx)?,
+                self.inner
+                    .policy
+                    .apply(Dimension::ConversionType, conversion_type)?,
+                self.funnel(ctx)?,
             ))
         })())?;
-        self.add_conversion(&labels, conversion_type, secs);
+        if conversion_type == PURCHASE_CONVERSION {
+            self.add_purchase(funnel.get(), secs);
+        } else {
+            self.add_conversion(&funnel.get().labels, string_value(conversion_type), secs);
+        }
         Ok(())
     }
 
@@ -568,8 +787,8 @@ impl BusinessMetrics {
     /// An amount of 0 or above [`MAX_AMOUNT_MINOR`], an unknown currency, or a label
     /// value refused by the policy.
     pub fn record_revenue(&self, revenue: &Revenue<'_>) -> Result<(), RecordError> {
-        let sale = self.rejected(self.sale(revenue))?;
-        self.add_sale(sale);
+        let (amount, sale) = self.rejected(self.sale(revenue))?;
+        self.add_sale(amount, sale.get(), self.now());
         Ok(())
     }
 

@@ -64,6 +64,17 @@ impl Ring {
     }
 }
 
+/// One region's sums, shared between the window and the cached sales of the region.
+#[derive(Debug)]
+pub(crate) struct RegionSums(Mutex<Ring>);
+
+impl RegionSums {
+    fn lock(&self) -> MutexGuard<'_, Ring> {
+        // A panic elsewhere while holding the lock leaves the sums usable.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// Per-region rolling sums with bounded memory.
 ///
 /// An amount counts from the second it is added in until the same second of the
@@ -75,7 +86,7 @@ pub(crate) struct RevenueWindow {
     clock: Arc<dyn Clock>,
     origin: Instant,
     max_regions: usize,
-    regions: Mutex<HashMap<Arc<str>, Ring>>,
+    regions: Mutex<HashMap<Arc<str>, Arc<RegionSums>>>,
 }
 
 impl RevenueWindow {
@@ -89,43 +100,53 @@ impl RevenueWindow {
         }
     }
 
-    fn now_second(&self) -> u64 {
-        self.clock
-            .now()
-            .saturating_duration_since(self.origin)
-            .as_secs()
+    fn second(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.origin).as_secs()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Ring>> {
-        // A panic elsewhere while holding the lock leaves the sums usable.
+    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Arc<RegionSums>>> {
         self.regions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn add(&self, region: &str, amount: u64) {
-        let now = self.now_second();
+    /// The sums of `region`, created if absent (or those of `other` past the limit).
+    pub(crate) fn region(&self, region: &str) -> Arc<RegionSums> {
         let mut regions = self.lock();
-        if let Some(ring) = regions.get_mut(region) {
-            ring.add(now, amount);
-            return;
+        if let Some(sums) = regions.get(region) {
+            return Arc::clone(sums);
         }
         let key: Arc<str> = if regions.len() < self.max_regions {
             Arc::from(region)
         } else {
             Arc::from(LabelPolicy::OTHER)
         };
-        regions
-            .entry(key)
-            .or_insert_with(|| Ring::new(now))
-            .add(now, amount);
+        let now = self.second(self.clock.now());
+        Arc::clone(
+            regions
+                .entry(key)
+                .or_insert_with(|| Arc::new(RegionSums(Mutex::new(Ring::new(now))))),
+        )
+    }
+
+    /// Adds `amount` to a region's sums at the instant `at` (of this window's clock).
+    pub(crate) fn add_at(&self, sums: &RegionSums, at: Instant, amount: u64) {
+        let now = self.second(at);
+        sums.lock().add(now, amount);
+    }
+
+    /// Adds `amount` to `region` now.
+    #[cfg(test)]
+    fn add(&self, region: &str, amount: u64) {
+        let sums = self.region(region);
+        self.add_at(&sums, self.clock.now(), amount);
     }
 
     /// The trailing-minute sum of every tracked region (0 for quiet ones).
     pub(crate) fn snapshot(&self) -> Vec<(Arc<str>, u64)> {
-        let now = self.now_second();
-        let mut regions = self.lock();
+        let now = self.second(self.clock.now());
+        let regions = self.lock();
         let mut out: Vec<_> = regions
-            .iter_mut()
-            .map(|(k, ring)| (Arc::clone(k), ring.total(now)))
+            .iter()
+            .map(|(k, sums)| (Arc::clone(k), sums.lock().total(now)))
             .collect();
         out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         out

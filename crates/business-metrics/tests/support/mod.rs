@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use business_metrics::{BusinessMetrics, LabelPolicy, ManualClock};
+use business_metrics::{BusinessMetrics, BusinessMetricsBuilder, LabelPolicy, ManualClock};
 use opentelemetry::Value;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::metrics::{
+    InMemoryMetricExporter, Instrument, PeriodicReader, SdkMeterProvider, Stream,
+};
 
 /// Attribute set of one data point, as sorted `key=value` pairs.
 pub type Attrs = BTreeMap<String, String>;
@@ -31,7 +33,7 @@ pub enum Point {
 pub type Points = BTreeMap<Vec<(String, String)>, Point>;
 
 /// One metric as exported.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Exported {
     pub unit: String,
     pub description: String,
@@ -143,19 +145,36 @@ impl Harness {
     }
 
     pub fn with_policy(policy: LabelPolicy) -> Self {
+        Self::configured(policy, None, |b| b)
+    }
+
+    /// A harness whose SDK caps every instrument at `cardinality_limit` series (the
+    /// SDK's default otherwise), with the instruments' builder adjusted by `configure`.
+    pub fn configured(
+        policy: LabelPolicy,
+        cardinality_limit: Option<usize>,
+        configure: impl FnOnce(BusinessMetricsBuilder) -> BusinessMetricsBuilder,
+    ) -> Self {
         let exporter = InMemoryMetricExporter::default();
-        let provider = SdkMeterProvider::builder()
-            .with_reader(PeriodicReader::builder(exporter.clone()).build())
-            .build();
+        let mut provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build());
+        if let Some(limit) = cardinality_limit {
+            provider = provider.with_view(move |_: &Instrument| {
+                Stream::builder().with_cardinality_limit(limit).build().ok()
+            });
+        }
+        let provider = provider.build();
         let clock = ManualClock::new();
         let meter = opentelemetry::metrics::MeterProvider::meter_with_scope(
             &provider,
             business_metrics::instrumentation_scope(),
         );
-        let metrics = BusinessMetrics::builder(&meter)
-            .with_label_policy(policy)
-            .with_clock(clock.clone())
-            .build();
+        let metrics = configure(
+            BusinessMetrics::builder(&meter)
+                .with_label_policy(policy)
+                .with_clock(clock.clone()),
+        )
+        .build();
         Self {
             provider,
             exporter,

@@ -1,0 +1,438 @@
+//! Pre-resolved series: the validated attribute sets this crate records on, each with
+//! its instrument handles, held in bounded caches keyed by the caller's raw values.
+//!
+//! Label discipline keeps the set of attribute combinations small and known, so the
+//! first event of a combination pays for validation and the SDK's attribute lookup,
+//! and every later one is a cache probe plus one update per instrument.
+//!
+//! With the `bound-instruments` feature, cached series hold the OpenTelemetry API's
+//! bound instruments (`Counter::bind`, `Histogram::bind`): an update is then a direct
+//! write into the SDK's aggregator. Without it, they hold the instrument and a
+//! pre-built, key-sorted attribute slice, which saves validation and allocation but
+//! leaves the SDK's per-call lookup.
+//!
+//! The caches never evict: an entry lives as long as its [`BusinessMetrics`]. Past
+//! their capacity, combinations are recorded on the uncached path, which behaves the
+//! same and costs what a plain API call costs. Cardinality limits stay the SDK's: a
+//! handle bound at the limit writes to the overflow series, as an unbound call would.
+//!
+//! [`BusinessMetrics`]: crate::BusinessMetrics
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use opentelemetry::metrics::{Counter, Histogram};
+use opentelemetry::KeyValue;
+
+/// Default number of entries each cache holds.
+pub(crate) const DEFAULT_CACHE_CAPACITY: usize = 2048;
+
+/// The most entries any cache may be configured to hold.
+pub(crate) const MAX_CACHE_CAPACITY: usize = 1 << 20;
+
+/// Slots probed before a lookup gives up; bounds the cost of colliding keys.
+const MAX_PROBES: usize = 8;
+
+/// Whether a series binds its instrument handles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Binding {
+    /// Bind (with the `bound-instruments` feature; otherwise the same as `Unbound`).
+    Bound,
+    /// Keep the instrument and an attribute slice.
+    Unbound,
+}
+
+/// One counter series.
+pub(crate) enum CounterSeries {
+    #[cfg(feature = "bound-instruments")]
+    Bound(opentelemetry::metrics::BoundCounter<u64>),
+    Unbound {
+        counter: Counter<u64>,
+        attributes: Box<[KeyValue]>,
+    },
+}
+
+impl CounterSeries {
+    /// A series of `counter` with `attributes` (sorted by key here, so the SDK stores
+    /// the set once).
+    pub(crate) fn new(counter: &Counter<u64>, attributes: Vec<KeyValue>, binding: Binding) -> Self {
+        let attributes = sorted(attributes);
+        #[cfg(feature = "bound-instruments")]
+        if binding == Binding::Bound {
+            return Self::Bound(counter.bind(&attributes));
+        }
+        #[cfg(not(feature = "bound-instruments"))]
+        let _ = binding;
+        Self::Unbound {
+            counter: counter.clone(),
+            attributes: attributes.into_boxed_slice(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn add(&self, value: u64) {
+        match self {
+            #[cfg(feature = "bound-instruments")]
+            Self::Bound(bound) => bound.add(value),
+            Self::Unbound {
+                counter,
+                attributes,
+            } => counter.add(value, attributes),
+        }
+    }
+}
+
+/// One histogram series.
+pub(crate) enum HistogramSeries<T> {
+    #[cfg(feature = "bound-instruments")]
+    Bound(opentelemetry::metrics::BoundHistogram<T>),
+    Unbound {
+        histogram: Histogram<T>,
+        attributes: Box<[KeyValue]>,
+    },
+}
+
+impl<T: Copy> HistogramSeries<T> {
+    /// A series of `histogram` with `attributes`.
+    pub(crate) fn new(
+        histogram: &Histogram<T>,
+        attributes: Vec<KeyValue>,
+        binding: Binding,
+    ) -> Self {
+        let attributes = sorted(attributes);
+        #[cfg(feature = "bound-instruments")]
+        if binding == Binding::Bound {
+            return Self::Bound(histogram.bind(&attributes));
+        }
+        #[cfg(not(feature = "bound-instruments"))]
+        let _ = binding;
+        Self::Unbound {
+            histogram: histogram.clone(),
+            attributes: attributes.into_boxed_slice(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn record(&self, value: T) {
+        match self {
+            #[cfg(feature = "bound-instruments")]
+            Self::Bound(bound) => bound.record(value),
+            Self::Unbound {
+                histogram,
+                attributes,
+            } => histogram.record(value, attributes),
+        }
+    }
+}
+
+fn sorted(mut attributes: Vec<KeyValue>) -> Vec<KeyValue> {
+    attributes.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    attributes
+}
+
+/// A series created on first use, so that resolving a combination does not create
+/// series nobody recorded on.
+pub(crate) struct LazyCounter(OnceLock<CounterSeries>);
+
+impl LazyCounter {
+    pub(crate) const fn new() -> Self {
+        Self(OnceLock::new())
+    }
+
+    #[inline]
+    pub(crate) fn get_or_init(&self, init: impl FnOnce() -> CounterSeries) -> &CounterSeries {
+        self.0.get_or_init(init)
+    }
+}
+
+/// A once-only flag.
+pub(crate) struct Once(AtomicBool);
+
+impl Once {
+    pub(crate) const fn new() -> Self {
+        Self(AtomicBool::new(false))
+    }
+
+    /// `true` the first time only.
+    #[inline]
+    pub(crate) fn first(&self) -> bool {
+        !self.0.load(Ordering::Acquire) && !self.0.swap(true, Ordering::AcqRel)
+    }
+}
+
+struct Entry<V> {
+    hash: u64,
+    key: Box<[Box<str>]>,
+    value: V,
+}
+
+/// An insert-only hash table of at most `capacity` entries, keyed by a few strings.
+///
+/// Lookups take no lock and write nothing shared: a hash, a few atomic loads and a
+/// key comparison, so threads recording the same combinations do not contend here.
+/// Inserts are serialised by a mutex. Probing is bounded; a key that finds no slot
+/// within the bound is simply not cached.
+pub(crate) struct SeriesCache<V> {
+    slots: Box<[OnceLock<Box<Entry<V>>>]>,
+    seed: u64,
+    capacity: usize,
+    len: AtomicUsize,
+    insert: Mutex<()>,
+}
+
+impl<V> SeriesCache<V> {
+    /// A cache of up to `capacity` entries (0 disables it).
+    pub(crate) fn new(capacity: usize) -> Self {
+        let capacity = capacity.min(MAX_CACHE_CAPACITY);
+        let slots = if capacity == 0 {
+            0
+        } else {
+            // At most half full, so probe chains stay short.
+            capacity.saturating_mul(2).next_power_of_two()
+        };
+        Self {
+            slots: (0..slots).map(|_| OnceLock::new()).collect(),
+            // A random seed per cache: colliding keys cannot be chosen in advance.
+            seed: RandomState::new().hash_one(0x5eed_u64),
+            capacity,
+            len: AtomicUsize::new(0),
+            insert: Mutex::new(()),
+        }
+    }
+
+    /// How many entries the cache holds.
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    fn hash(&self, key: &[&str]) -> u64 {
+        let mut h = self.seed;
+        for part in key {
+            let bytes = part.as_bytes();
+            let mut words = bytes.chunks_exact(8);
+            for word in &mut words {
+                h = mix(h, word.try_into().map_or(0, u64::from_le_bytes));
+            }
+            h = mix(h, tail(words.remainder()));
+            // The length separates parts: ("ab", "c") and ("a", "bc") differ.
+            h = mix(h, u64::try_from(bytes.len()).unwrap_or(u64::MAX));
+        }
+        finish(h)
+    }
+
+    fn probes(&self, hash: u64) -> impl Iterator<Item = usize> {
+        let mask = self.slots.len().wrapping_sub(1);
+        // Truncation is intended: the low bits pick the slot.
+        let start = usize::try_from(hash & u64::from(u32::MAX)).unwrap_or(0);
+        (0..MAX_PROBES.min(self.slots.len())).map(move |i| start.wrapping_add(i) & mask)
+    }
+
+    /// The entry for `key` and its slot.
+    #[inline]
+    pub(crate) fn get(&self, key: &[&str]) -> Option<(usize, &V)> {
+        let hash = self.hash(key);
+        for idx in self.probes(hash) {
+            // An empty slot ends the chain: inserts fill the first empty slot.
+            let entry = self.slots.get(idx)?.get()?;
+            if entry.hash == hash && key_eq(&entry.key, key) {
+                return Some((idx, &entry.value));
+            }
+        }
+        None
+    }
+
+    /// The entry in slot `idx`, as [`get`](Self::get) or [`insert_with`](Self::insert_with)
+    /// returned it.
+    #[inline]
+    pub(crate) fn at(&self, idx: usize) -> Option<&V> {
+        self.slots.get(idx)?.get().map(|e| &e.value)
+    }
+
+    /// The entry for `key`, created by `make` if absent. `None` when the cache is full
+    /// or no slot is free within the probe bound; then `make` is not called.
+    pub(crate) fn insert_with(
+        &self,
+        key: &[&str],
+        make: impl FnOnce() -> V,
+    ) -> Option<(usize, &V)> {
+        let _guard = self.insert.lock().unwrap_or_else(PoisonError::into_inner);
+        let hash = self.hash(key);
+        for idx in self.probes(hash) {
+            let slot = self.slots.get(idx)?;
+            match slot.get() {
+                Some(entry) if entry.hash == hash && key_eq(&entry.key, key) => {
+                    return Some((idx, &entry.value));
+                }
+                Some(_) => {}
+                None => {
+                    if self.len() >= self.capacity {
+                        return None;
+                    }
+                    let entry = Box::new(Entry {
+                        hash,
+                        key: key.iter().map(|s| Box::from(*s)).collect(),
+                        value: make(),
+                    });
+                    // Only inserts set slots, and they hold the lock: the slot is empty.
+                    let _ = slot.set(entry);
+                    self.len.fetch_add(1, Ordering::Relaxed);
+                    return slot.get().map(|e| (idx, &e.value));
+                }
+            }
+        }
+        None
+    }
+}
+
+fn key_eq(stored: &[Box<str>], key: &[&str]) -> bool {
+    stored.len() == key.len() && stored.iter().zip(key).all(|(a, b)| a.as_ref() == *b)
+}
+
+/// Up to 7 bytes as one word, without a byte loop.
+#[inline]
+fn tail(b: &[u8]) -> u64 {
+    let n = b.len();
+    let word4 = |at: usize| {
+        b.get(at..at + 4)
+            .and_then(|w| w.try_into().ok())
+            .map_or(0, |w| u64::from(u32::from_le_bytes(w)))
+    };
+    let byte = |at: usize| b.get(at).map_or(0, |v| u64::from(*v));
+    if n >= 4 {
+        // Two overlapping reads cover 4 to 7 bytes.
+        word4(0) | word4(n - 4) << 32
+    } else if n > 0 {
+        byte(0) | byte(n / 2) << 8 | byte(n - 1) << 16
+    } else {
+        0
+    }
+}
+
+#[inline]
+fn mix(h: u64, word: u64) -> u64 {
+    (h.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+}
+
+#[inline]
+fn finish(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h
+}
+
+/// A cached value or one made for a single use when the cache had no room (boxed:
+/// results stay small on the hot path).
+pub(crate) enum Resolved<'a, V> {
+    Cached(usize, &'a V),
+    Owned(Box<V>),
+}
+
+impl<V> Resolved<'_, V> {
+    pub(crate) fn get(&self) -> &V {
+        match self {
+            Self::Cached(_, v) => v,
+            Self::Owned(v) => v,
+        }
+    }
+}
+
+/// A shared value by slot or, when uncached, by reference count.
+pub(crate) enum Held<V> {
+    Cached(usize),
+    Owned(Arc<V>),
+}
+
+impl<V> Held<V> {
+    pub(crate) fn from_resolved(r: Resolved<'_, V>) -> Self {
+        match r {
+            Resolved::Cached(idx, _) => Self::Cached(idx),
+            Resolved::Owned(v) => Self::Owned(Arc::from(v)),
+        }
+    }
+
+    pub(crate) fn get<'a>(&'a self, cache: &'a SeriesCache<V>) -> Option<&'a V> {
+        match self {
+            Self::Cached(idx) => cache.at(*idx),
+            Self::Owned(v) => Some(v),
+        }
+    }
+}
+
+impl<V> std::fmt::Debug for Held<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cached(idx) => write!(f, "Cached({idx})"),
+            Self::Owned(_) => f.write_str("Uncached"),
+        }
+    }
+}
+
+impl<V> Clone for Held<V> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Cached(idx) => Self::Cached(*idx),
+            Self::Owned(v) => Self::Owned(Arc::clone(v)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_what_it_inserted_and_nothing_else() {
+        let cache = SeriesCache::new(64);
+        for i in 0..64u32 {
+            let s = i.to_string();
+            let got = cache.insert_with(&[&s, "x"], || i).map(|(_, v)| *v);
+            assert_eq!(got, Some(i));
+        }
+        assert_eq!(cache.len(), 64);
+        for i in 0..64u32 {
+            let s = i.to_string();
+            let (idx, v) = cache.get(&[&s, "x"]).unwrap();
+            assert_eq!(*v, i);
+            assert_eq!(cache.at(idx), Some(&i));
+            assert!(cache.get(&[&s, "y"]).is_none());
+        }
+        // Parts are separated: ("1", "0x") is not ("10", "x").
+        assert!(cache.get(&["1", "0x"]).is_none());
+    }
+
+    #[test]
+    fn a_full_cache_refuses_new_keys_but_keeps_serving_old_ones() {
+        let cache = SeriesCache::new(3);
+        for k in ["a", "b", "c"] {
+            assert!(cache.insert_with(&[k], || k.len()).is_some());
+        }
+        let mut made = false;
+        assert!(cache
+            .insert_with(&["d"], || {
+                made = true;
+                0
+            })
+            .is_none());
+        assert!(!made);
+        assert_eq!(cache.insert_with(&["a"], || 9).map(|(_, v)| *v), Some(1));
+        assert_eq!(cache.len(), 3);
+    }
+
+    #[test]
+    fn a_disabled_cache_holds_nothing() {
+        let cache = SeriesCache::new(0);
+        assert!(cache.insert_with(&["a"], || 1).is_none());
+        assert!(cache.get(&["a"]).is_none());
+        assert!(cache.at(0).is_none());
+    }
+
+    #[test]
+    fn once_is_true_exactly_once() {
+        let once = Once::new();
+        assert!(once.first());
+        assert!(!once.first());
+    }
+}

@@ -1,0 +1,118 @@
+//! Once a label combination has been seen, recording it again allocates nothing on
+//! the heap: a counting global allocator watches this test's thread while it records
+//! purchase events through the tracker and through the one-call-per-update API.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+// A global allocator is an `unsafe` trait: this file alone may implement one.
+#![allow(unsafe_code)]
+
+mod support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use business_metrics::{CheckoutStep, DeviceType, FunnelContext, FunnelStep, Revenue};
+use support::Harness;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static WATCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn note() {
+    if WATCHED.with(Cell::get) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's pointer and layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: forwarded with the caller's arguments.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const SOURCES: [&str; 4] = ["google_ads", "direct", "email", "social"];
+const DEVICES: [DeviceType; 3] = [DeviceType::Desktop, DeviceType::Mobile, DeviceType::Tablet];
+const VARIANTS: [&str; 2] = ["control", "one_page"];
+const CATEGORIES: [&str; 5] = ["electronics", "books", "clothing", "home", "toys"];
+const PAYMENTS: [&str; 3] = ["card", "paypal", "apple_pay"];
+const REGIONS: [&str; 4] = ["us-east", "us-west", "eu", "apac"];
+
+/// One purchase event of the reference workload, both ways.
+fn purchase(h: &Harness, i: usize) {
+    let m = &h.metrics;
+    let ctx =
+        FunnelContext::new(SOURCES[i % 4], DEVICES[i % 3]).with_experiment_variant(VARIANTS[i % 2]);
+    let sale = Revenue::new(
+        1_000 + (i as u64 * 37) % 90_000,
+        CATEGORIES[i % 5],
+        PAYMENTS[i % 3],
+        REGIONS[i % 4],
+    );
+    let t = m.checkout(&ctx, m.now()).unwrap();
+    t.cart_view();
+    t.shipping_info();
+    t.payment_info();
+    t.order_review();
+    t.purchase_completed(&sale).unwrap();
+
+    for s in CheckoutStep::ALL {
+        m.record_funnel_step(FunnelStep::Checkout(*s), &ctx)
+            .unwrap();
+    }
+    m.record_conversion("purchase", &ctx, (i % 600) as f64)
+        .unwrap();
+    m.record_revenue(&sale).unwrap();
+}
+
+#[test]
+fn purchases_on_known_combinations_allocate_nothing() {
+    let h = Harness::new();
+    // Warm-up: every combination of the pools (lcm 60) is seen once.
+    for i in 0..120 {
+        purchase(&h, i);
+    }
+    WATCHED.with(|w| w.set(true));
+    for i in 0..6_000 {
+        purchase(&h, i);
+    }
+    WATCHED.with(|w| w.set(false));
+    assert_eq!(ALLOCATIONS.load(Ordering::Relaxed), 0);
+
+    // The counter works: a new combination does allocate.
+    WATCHED.with(|w| w.set(true));
+    h.metrics
+        .record_revenue(&Revenue::new(5, "garden", "card", "us-east"))
+        .unwrap();
+    WATCHED.with(|w| w.set(false));
+    assert!(ALLOCATIONS.load(Ordering::Relaxed) > 0);
+
+    // And what was recorded is all there: 2 purchases per event over 6,120 events.
+    let purchases = h.collect()["business.conversions"].total_u64();
+    assert_eq!(purchases, 2 * 6_120);
+}
