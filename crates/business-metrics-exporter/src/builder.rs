@@ -16,7 +16,7 @@ use crate::guard::MetricsGuard;
 use crate::resource::{
     self, DEPLOYMENT_ENVIRONMENT, SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION,
 };
-use crate::secret::{Headers, Secret};
+use crate::secret::{Headers, Secret, Url};
 
 type LookupFn = dyn Fn(&str) -> Option<String> + Send + Sync;
 
@@ -48,10 +48,11 @@ pub struct ExporterBuilder {
     env: EnvSource,
     exporters: Option<Vec<ExporterKind>>,
     default_exporters: Vec<ExporterKind>,
-    endpoint: Option<String>,
+    endpoint: Option<Url>,
     protocol: Option<OtlpProtocol>,
     headers: Headers,
     timeout: Option<Duration>,
+    failure_log_interval: Option<Duration>,
     temporality: Option<Temporality>,
     export_interval: Option<Duration>,
     service_name: Option<String>,
@@ -89,6 +90,7 @@ impl ExporterBuilder {
             protocol: None,
             headers: Headers::new(),
             timeout: None,
+            failure_log_interval: None,
             temporality: None,
             export_interval: None,
             service_name: None,
@@ -155,7 +157,7 @@ impl ExporterBuilder {
     /// Sets the OTLP endpoint, used as is: for HTTP give the full URL including
     /// `/v1/metrics`. `https://` enables TLS.
     pub fn with_otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
+        self.endpoint = Some(Url(endpoint.into()));
         self
     }
 
@@ -175,6 +177,14 @@ impl ExporterBuilder {
     /// Sets the timeout of one OTLP export.
     pub fn with_otlp_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets how often, at most, repeated OTLP export failures are summarised in the
+    /// log (default 60 s). The first failure of an outage is always logged at once,
+    /// and recovery once; see the crate docs, "Export failures in the log".
+    pub fn with_export_failure_log_interval(mut self, interval: Duration) -> Self {
+        self.failure_log_interval = Some(interval);
         self
     }
 
@@ -297,7 +307,7 @@ impl ExporterBuilder {
     fn resolve_otlp(&self, env: &EnvSettings) -> Result<OtlpConfig, ConfigError> {
         let protocol = self.protocol.or(env.protocol).unwrap_or_default();
         let endpoint = match (&self.endpoint, &env.endpoint) {
-            (Some(code), _) => {
+            (Some(Url(code)), _) => {
                 config::parse::endpoint(code).map_err(|p| invalid("otlp_endpoint", p))?
             }
             (None, Some(EnvEndpoint::Signal(e))) => e.clone(),
@@ -321,11 +331,21 @@ impl ExporterBuilder {
         if timeout.is_zero() {
             return Err(invalid("otlp_timeout", "must be longer than zero"));
         }
+        let failure_log_interval = self
+            .failure_log_interval
+            .unwrap_or(config::DEFAULT_FAILURE_LOG_INTERVAL);
+        if failure_log_interval.is_zero() {
+            return Err(invalid(
+                "export_failure_log_interval",
+                "must be longer than zero; the default is 60 s",
+            ));
+        }
         Ok(OtlpConfig {
             endpoint,
             protocol,
             headers,
             timeout,
+            failure_log_interval,
             temporality: self.temporality.or(env.temporality).unwrap_or_default(),
         })
     }

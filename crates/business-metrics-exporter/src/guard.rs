@@ -11,6 +11,7 @@ use tokio::runtime::Handle;
 use crate::bridge::{self, BridgeServer};
 use crate::config::{ExporterConfig, ExporterKind, OtlpProtocol, Temporality};
 use crate::error::{InitError, ShutdownError};
+use crate::export_log::LoggedExporter;
 use crate::{otlp, resource, views};
 
 /// The running pipeline. Keep it alive for the life of the service; call
@@ -62,6 +63,12 @@ impl MetricsGuard {
                 let _entered = runtime.as_ref().map(Handle::enter);
                 otlp::build(&config.otlp)?
             };
+            let exporter = LoggedExporter::new(
+                exporter,
+                &config.otlp.endpoint,
+                &config.otlp.headers,
+                config.otlp.failure_log_interval,
+            );
             builder = builder.with_reader(
                 PeriodicReader::builder(exporter)
                     .with_interval(config.export_interval)

@@ -77,6 +77,34 @@
 //!   series with `otel.metric.overflow="true"`.
 //! - **Temporality**: cumulative, or delta for OTLP backends that prefer it.
 //!
+//! # Export failures in the log
+//!
+//! When the collector is down, unreachable or hangs, the OTLP exporter keeps
+//! recording: measurements accumulate in the SDK (bounded by the cardinality limit)
+//! and the next successful export carries the cumulative totals. Failures are
+//! reported through the [`tracing`](https://docs.rs/tracing) crate (install any
+//! subscriber, e.g. `tracing_subscriber::fmt::init()`, to see them), at a bounded
+//! rate, under the target `business_metrics_exporter::export_log`:
+//!
+//! | when | level | message |
+//! |---|---|---|
+//! | first failed export of an outage | `warn` | `metrics export to HOST:PORT failed: ERROR; ...` |
+//! | failures go on | `warn`, at most once per interval | `N further metrics export failures to HOST:PORT in the last M s; last error: ERROR` |
+//! | shutdown during an outage | `warn`, once | the same summary for failures not reported yet |
+//! | an export succeeds again | `info` | `metrics export to HOST:PORT recovered after N failed exports in M s` |
+//!
+//! The interval defaults to [`DEFAULT_FAILURE_LOG_INTERVAL`] (60 s) and is set with
+//! [`ExporterBuilder::with_export_failure_log_interval`]. Each line carries the
+//! `endpoint` (host and port only) as a field; header values, and any user-info or
+//! query string in the endpoint URL, are replaced by `<redacted>` in error texts.
+//! One export gives up after the OTLP timeout
+//! ([`OTEL_EXPORTER_OTLP_TIMEOUT`](env::OTEL_EXPORTER_OTLP_TIMEOUT), retries with
+//! backoff included), so a collector that accepts connections and never answers
+//! delays only the SDK's export thread, never the recording calls.
+//!
+//! The SDK's own internal logs (its `internal-logs` feature, one error line per
+//! failed export) are not enabled by this crate.
+//!
 //! # Security
 //!
 //! The bridge listens on `127.0.0.1` unless told otherwise, because revenue figures
@@ -98,6 +126,7 @@
 //! - `business-metrics-analysis`: funnel and correlation analysis against Prometheus
 //!   (the `bizmetrics` CLI).
 //! - `shop` (in `examples/shop`): a demo service wiring this crate.
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -108,6 +137,7 @@ mod bridge;
 mod builder;
 mod config;
 mod error;
+mod export_log;
 mod guard;
 mod otlp;
 mod resource;
@@ -123,8 +153,8 @@ pub use bridge::{METRICS_PATH, TEXT_CONTENT_TYPE};
 pub use builder::ExporterBuilder;
 pub use config::{
     BridgeConfig, ExporterConfig, ExporterKind, OtlpConfig, OtlpProtocol, ResourceConfig,
-    Temporality, DEFAULT_CARDINALITY_LIMIT, DEFAULT_EXPORT_INTERVAL, DEFAULT_OTLP_TIMEOUT,
-    DEFAULT_PROMETHEUS_HOST, DEFAULT_PROMETHEUS_PORT, DEFAULT_SERVICE_NAME,
+    Temporality, DEFAULT_CARDINALITY_LIMIT, DEFAULT_EXPORT_INTERVAL, DEFAULT_FAILURE_LOG_INTERVAL,
+    DEFAULT_OTLP_TIMEOUT, DEFAULT_PROMETHEUS_HOST, DEFAULT_PROMETHEUS_PORT, DEFAULT_SERVICE_NAME,
     DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use error::{ConfigError, InitError, ShutdownError};

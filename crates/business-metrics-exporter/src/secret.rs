@@ -43,6 +43,57 @@ impl fmt::Debug for Secret {
 /// Compares two byte strings without an early exit on the first difference.
 ///
 /// The length is not hidden: a token's length is not what an attacker lacks.
+/// An endpoint URL that prints with its user-info and query string (where credentials
+/// are sometimes put) replaced by `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Url(pub(crate) String);
+
+impl fmt::Debug for Url {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&redact_url(&self.0), f)
+    }
+}
+
+/// `url` with its user-info and query string replaced by `<redacted>`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let (rest, fragment) = match rest.split_once('#') {
+        Some((rest, fragment)) => (rest, Some(fragment)),
+        None => (rest, None),
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    let host = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{REDACTED}@{host}"),
+        None => authority.to_owned(),
+    };
+    let mut out = String::with_capacity(url.len());
+    if let Some(scheme) = scheme {
+        out.push_str(scheme);
+        out.push_str("://");
+    }
+    out.push_str(&host);
+    out.push_str(path);
+    if query.is_some() {
+        out.push('?');
+        out.push_str(REDACTED);
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -114,6 +165,24 @@ impl fmt::Debug for Headers {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn urls_print_without_user_info_or_query() {
+        let cases = [
+            (
+                "https://bob:pw-123@collector.example:4318/v1/metrics?token=tok-9#f",
+                "https://<redacted>@collector.example:4318/v1/metrics?<redacted>#f",
+            ),
+            ("http://127.0.0.1:4317", "http://127.0.0.1:4317"),
+            ("collector:4317?key=k", "collector:4317?<redacted>"),
+            ("https://a@b@host/p", "https://<redacted>@host/p"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact_url(url), shown);
+            assert_eq!(format!("{:?}", Url(url.to_owned())), format!("{shown:?}"));
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -62,7 +62,7 @@ async fn single(prom: SocketAddr, promql: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_the_bridge_and_returns_catalog_names_and_values() {
-    let Some(prometheus) = require_binary("prometheus", which("prometheus")) else {
+    let Some(prometheus) = require_binary("prometheus") else {
         return;
     };
 
@@ -90,7 +90,7 @@ async fn prometheus_scrapes_the_bridge_and_returns_catalog_names_and_values() {
     )
     .unwrap();
     let prom = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let mut server = ServerProcess::spawn(
+    let mut server = ChildGuard::spawn_logged(
         "prometheus",
         Command::new(prometheus)
             .arg(format!("--config.file={}", config.display()))
@@ -100,6 +100,7 @@ async fn prometheus_scrapes_the_bridge_and_returns_catalog_names_and_values() {
             ))
             .arg(format!("--web.listen-address={prom}"))
             .arg("--log.level=warn"),
+        &dir,
     );
 
     poll_server(

@@ -10,85 +10,21 @@
 
 mod support;
 
-use std::net::SocketAddr;
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use business_metrics_exporter::{ExporterKind, OtlpProtocol};
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use support::*;
-
-struct Rotel {
-    grpc: SocketAddr,
-    http: SocketAddr,
-    _process: ServerProcess,
-}
-
-/// Starts rotel-agent receiving on two free loopback ports and exporting OTLP/gRPC
-/// to `forward_to`; returns once both receiver ports accept connections.
-async fn start_rotel(forward_to: SocketAddr) -> Option<Rotel> {
-    let agent = require_binary("rotel-agent (PyPI package rotel)", rotel_agent())?;
-    let grpc = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let tag = format!("{}-{}", std::process::id(), grpc.port());
-    let mut process = ServerProcess::spawn(
-        "rotel-agent",
-        Command::new(agent)
-            .arg("start")
-            .arg("--otlp-grpc-endpoint")
-            .arg(grpc.to_string())
-            .arg("--otlp-http-endpoint")
-            .arg(http.to_string())
-            .arg("--exporter")
-            .arg("otlp")
-            .arg("--otlp-exporter-endpoint")
-            .arg(format!("http://{forward_to}"))
-            .arg("--otlp-exporter-protocol")
-            .arg("grpc")
-            .arg("--disable-batching")
-            .arg("--pid-file")
-            .arg(dir.join(format!("rotel-{tag}.pid")))
-            .arg("--log-file")
-            .arg(dir.join(format!("rotel-{tag}.log"))),
-    );
-    poll_server(
-        &mut process,
-        "rotel-agent to listen",
-        Duration::from_secs(30),
-        || async {
-            let g = tokio::net::TcpStream::connect(grpc).await.is_ok();
-            let h = tokio::net::TcpStream::connect(http).await.is_ok();
-            (g && h).then_some(())
-        },
-    )
-    .await;
-    Some(Rotel {
-        grpc,
-        http,
-        _process: process,
-    })
-}
-
-/// One request per resource, so a collector that merges exports cannot hide one.
-fn per_resource(requests: &[ExportMetricsServiceRequest]) -> Vec<ExportMetricsServiceRequest> {
-    requests
-        .iter()
-        .flat_map(|r| r.resource_metrics.iter().cloned())
-        .map(|rm| ExportMetricsServiceRequest {
-            resource_metrics: vec![rm],
-        })
-        .collect()
-}
 
 async fn through_rotel(protocol: OtlpProtocol) {
     let receiver = grpc_receiver().await;
-    let Some(rotel) = start_rotel(receiver.addr).await else {
+    let Some(rotel) = Rotel::start(receiver.addr, Path::new(env!("CARGO_TARGET_TMPDIR"))).await
+    else {
         return;
     };
     let endpoint = match protocol {
-        OtlpProtocol::Grpc => format!("http://{}", rotel.grpc),
-        _ => format!("http://{}/v1/metrics", rotel.http),
+        OtlpProtocol::Grpc => rotel.grpc_endpoint(),
+        _ => rotel.http_endpoint(),
     };
     let guard = business_metrics_exporter::builder()
         .without_env()

@@ -5,11 +5,19 @@
 //!
 //! This crate is only ever a dev-dependency. A failed expectation here is a failed
 //! test, so its helpers panic with a message instead of returning errors.
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `otlp` | the `otlp` module: in-test OTLP receivers, payload helpers, the rotel collector |
+#![forbid(unsafe_code)]
 #![allow(clippy::panic, clippy::expect_used, clippy::print_stderr)]
+
+#[cfg(feature = "otlp")]
+pub mod otlp;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Whether the tests run in CI, where a missing server is a failure.
@@ -32,11 +40,17 @@ pub fn find_binary(name: &str) -> Option<PathBuf> {
 /// The binary `name`, or `None` after a notice that the test is skipped. Under
 /// `CI=true` a missing binary fails the test instead.
 pub fn require_binary(name: &str) -> Option<PathBuf> {
-    if let Some(path) = find_binary(name) {
-        return Some(path);
+    require_found(&format!("`{name}`"), find_binary(name))
+}
+
+/// `found`, or `None` after a notice that the test is skipped because `what` is not
+/// installed. Under `CI=true` a missing server fails the test instead.
+pub fn require_found(what: &str, found: Option<PathBuf>) -> Option<PathBuf> {
+    if found.is_some() {
+        return found;
     }
     let message = format!(
-        "`{name}` is not installed; run scripts/install-test-deps.sh (or scripts/test.sh) to install the test servers"
+        "{what} is not installed; run scripts/install-test-deps.sh (or scripts/test.sh) to install the test servers"
     );
     assert!(!in_ci(), "{message}");
     eprintln!("skipping: {message}");
@@ -79,6 +93,34 @@ impl ChildGuard {
             name: name.to_owned(),
             log: None,
         }
+    }
+
+    /// Spawns `cmd` with stdin closed and stdout and stderr appended to
+    /// `<log_dir>/<name>-<pid>-<n>.log`, which is shown if it exits early.
+    pub fn spawn_logged(name: &str, cmd: &mut Command, log_dir: &Path) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        std::fs::create_dir_all(log_dir).expect("the log directory");
+        let log = log_dir.join(format!("{name}-{}-{n}.log", std::process::id()));
+        let out = std::fs::File::create(&log).expect("the log file");
+        let err = out.try_clone().expect("the log file, twice");
+        Self::spawn(name, cmd.stdin(Stdio::null()).stdout(out).stderr(err)).with_log(&log)
+    }
+
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The child process itself: to take its pipes, signal it or wait for it.
+    pub fn child_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Names the file the process logs to, shown when it exits early.

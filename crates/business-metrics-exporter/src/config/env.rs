@@ -68,10 +68,25 @@ pub const ALL_VARIABLES: &[&str] = &[
 
 /// Where an OTLP endpoint came from: the signal-specific value is used as is, the
 /// generic one gets `/v1/metrics` appended for HTTP.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) enum EnvEndpoint {
     Signal(String),
     Generic(String),
+}
+
+impl std::fmt::Debug for EnvEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Signal(e) => f
+                .debug_tuple("Signal")
+                .field(&crate::secret::Url(e.clone()))
+                .finish(),
+            Self::Generic(e) => f
+                .debug_tuple("Generic")
+                .field(&crate::secret::Url(e.clone()))
+                .finish(),
+        }
+    }
 }
 
 /// Everything the environment says, signal-specific already over generic.

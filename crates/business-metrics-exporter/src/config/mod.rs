@@ -77,7 +77,7 @@ pub enum Temporality {
 }
 
 /// OTLP exporter settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OtlpConfig {
     /// The full endpoint: for gRPC the collector's address, for HTTP the URL
@@ -91,6 +91,22 @@ pub struct OtlpConfig {
     pub timeout: Duration,
     /// Cumulative or delta.
     pub temporality: Temporality,
+    /// While exports keep failing, at most one summary line per this interval is
+    /// logged after the first failure.
+    pub failure_log_interval: Duration,
+}
+
+impl fmt::Debug for OtlpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtlpConfig")
+            .field("endpoint", &crate::secret::Url(self.endpoint.clone()))
+            .field("protocol", &self.protocol)
+            .field("headers", &self.headers)
+            .field("timeout", &self.timeout)
+            .field("temporality", &self.temporality)
+            .field("failure_log_interval", &self.failure_log_interval)
+            .finish()
+    }
 }
 
 /// Prometheus bridge settings.
@@ -120,6 +136,8 @@ pub const DEFAULT_PROMETHEUS_PORT: u16 = 9464;
 pub const DEFAULT_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 /// Default timeout of one OTLP export.
 pub const DEFAULT_OTLP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default minimum interval between log lines summarising repeated export failures.
+pub const DEFAULT_FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// Default number of distinct attribute sets per instrument before overflow.
 pub const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
 /// Default bound on flush plus shutdown.

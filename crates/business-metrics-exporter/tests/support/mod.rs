@@ -1,194 +1,25 @@
-//! Reusable test support: in-test OTLP receivers (gRPC and HTTP/protobuf), a known
-//! workload, payload helpers, a minimal HTTP client, and real-server process helpers.
+//! Test support for the exporter's tests: a known workload and its exact expected
+//! payload, a minimal HTTP client, and polling helpers. The OTLP receivers, payload
+//! helpers and real-server helpers come from `business_metrics_test_support`.
 //!
 //! Every server binds 127.0.0.1 on an ephemeral port.
-#![allow(dead_code, unreachable_pub)]
+// Each test binary uses a different part of this module and of its re-exports.
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
 use business_metrics::{
     BusinessMetrics, CheckoutStep, DeviceType, FunnelContext, FunnelStep, Revenue,
 };
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
+pub use business_metrics_test_support::otlp::*;
+pub use business_metrics_test_support::{
+    find_binary, free_port, poll_until, require_binary, ChildGuard, TempDir,
 };
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
-use opentelemetry_proto::tonic::metrics::v1::{
-    metric, HistogramDataPoint, Metric, NumberDataPoint,
-};
-use prost::Message;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
-
-/// The headers of one request, as (name, value) pairs.
-pub type HeaderList = Vec<(String, String)>;
-
-/// The requests a receiver got, in arrival order, plus a wake-up for waiters.
-#[derive(Clone, Default)]
-pub struct Received {
-    requests: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
-    headers: Arc<Mutex<Vec<HeaderList>>>,
-    notify: Arc<Notify>,
-}
-
-impl Received {
-    fn push(&self, r: ExportMetricsServiceRequest) {
-        self.requests.lock().unwrap().push(r);
-        self.notify.notify_waiters();
-    }
-
-    /// The headers (gRPC metadata) of each request, in arrival order.
-    pub fn headers(&self) -> Vec<HeaderList> {
-        self.headers.lock().unwrap().clone()
-    }
-
-    pub fn all(&self) -> Vec<ExportMetricsServiceRequest> {
-        self.requests.lock().unwrap().clone()
-    }
-
-    /// Waits (without sleeping blindly: woken by each arrival) until `done` holds for
-    /// the requests so far, or panics after `timeout`.
-    pub async fn wait_until(
-        &self,
-        timeout: Duration,
-        done: impl Fn(&[ExportMetricsServiceRequest]) -> bool,
-    ) -> Vec<ExportMetricsServiceRequest> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = self.notify.notified();
-            let all = self.all();
-            if done(&all) {
-                return all;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                let all = self.all();
-                assert!(
-                    done(&all),
-                    "receiver condition not met within {timeout:?}; got {} requests",
-                    all.len()
-                );
-                return all;
-            }
-        }
-    }
-}
-
-struct GrpcSink(Received);
-
-#[tonic::async_trait]
-impl MetricsService for GrpcSink {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportMetricsServiceRequest>,
-    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        let headers: Vec<(String, String)> = request
-            .metadata()
-            .iter()
-            .filter_map(|kv| match kv {
-                tonic::metadata::KeyAndValueRef::Ascii(k, v) => {
-                    Some((k.to_string(), v.to_str().ok()?.to_owned()))
-                }
-                tonic::metadata::KeyAndValueRef::Binary(..) => None,
-            })
-            .collect();
-        self.0.headers.lock().unwrap().push(headers);
-        self.0.push(request.into_inner());
-        Ok(tonic::Response::new(ExportMetricsServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
-
-/// A running receiver: where to send, and what arrived.
-pub struct Receiver {
-    pub addr: SocketAddr,
-    pub received: Received,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// An OTLP/gRPC receiver on tonic with `opentelemetry-proto`'s generated service.
-pub async fn grpc_receiver() -> Receiver {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let received = Received::default();
-    // Collectors compress (rotel sends gzip by default).
-    let service = MetricsServiceServer::new(GrpcSink(received.clone()))
-        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
-    let task = tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
-            .await
-            .unwrap();
-    });
-    Receiver {
-        addr,
-        received,
-        task,
-    }
-}
-
-async fn http_export(
-    State(received): State<Received>,
-    headers: axum::http::HeaderMap,
-    body: Bytes,
-) -> (StatusCode, Vec<u8>) {
-    match ExportMetricsServiceRequest::decode(body) {
-        Ok(req) => {
-            let hs = headers
-                .iter()
-                .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_owned())))
-                .collect();
-            received.headers.lock().unwrap().push(hs);
-            received.push(req);
-            (
-                StatusCode::OK,
-                ExportMetricsServiceResponse {
-                    partial_success: None,
-                }
-                .encode_to_vec(),
-            )
-        }
-        Err(_) => (StatusCode::BAD_REQUEST, Vec::new()),
-    }
-}
-
-/// An OTLP/HTTP receiver: `POST /v1/metrics` with a protobuf body, decoded with prost.
-pub async fn http_receiver() -> Receiver {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let received = Received::default();
-    let app = axum::Router::new()
-        .route("/v1/metrics", post(http_export))
-        .with_state(received.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    Receiver {
-        addr,
-        received,
-        task,
-    }
-}
+use tokio::net::TcpStream;
 
 // ---- the known workload -------------------------------------------------------
 
@@ -216,100 +47,7 @@ pub fn record_workload(metrics: &BusinessMetrics) {
     }
 }
 
-// ---- payload helpers ----------------------------------------------------------
-
-pub fn value_string(v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>) -> String {
-    match v.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(any_value::Value::StringValue(s)) => s.clone(),
-        Some(any_value::Value::BoolValue(b)) => b.to_string(),
-        Some(any_value::Value::IntValue(i)) => i.to_string(),
-        Some(any_value::Value::DoubleValue(d)) => d.to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
-pub fn attrs(kvs: &[KeyValue]) -> BTreeMap<String, String> {
-    kvs.iter()
-        .map(|kv| (kv.key.clone(), value_string(&kv.value)))
-        .collect()
-}
-
-pub fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
-
-/// All metrics of the `business-metrics` scope in a request, by name.
-pub fn business_metrics(req: &ExportMetricsServiceRequest) -> BTreeMap<String, Metric> {
-    let mut out = BTreeMap::new();
-    for rm in &req.resource_metrics {
-        for sm in &rm.scope_metrics {
-            if sm.scope.as_ref().map(|s| s.name.as_str()) == Some(business_metrics::SCOPE_NAME) {
-                for m in &sm.metrics {
-                    out.insert(m.name.clone(), m.clone());
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The sum's data points: attributes → integer value.
-pub fn int_sum_points(m: &Metric) -> BTreeMap<BTreeMap<String, String>, i64> {
-    let Some(metric::Data::Sum(sum)) = &m.data else {
-        panic!("{} is not a sum: {:?}", m.name, m.data)
-    };
-    assert!(sum.is_monotonic, "{} not monotonic", m.name);
-    sum.data_points
-        .iter()
-        .map(|p| (attrs(&p.attributes), int_value(p)))
-        .collect()
-}
-
-pub fn sum_temporality(m: &Metric) -> i32 {
-    match &m.data {
-        Some(metric::Data::Sum(s)) => s.aggregation_temporality,
-        Some(metric::Data::Histogram(h)) => h.aggregation_temporality,
-        other => panic!("{other:?}"),
-    }
-}
-
-pub fn int_value(p: &NumberDataPoint) -> i64 {
-    use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value;
-    match p.value {
-        Some(Value::AsInt(i)) => i,
-        other => panic!("not an integer point: {other:?}"),
-    }
-}
-
-pub fn gauge_points(m: &Metric) -> BTreeMap<BTreeMap<String, String>, i64> {
-    let Some(metric::Data::Gauge(g)) = &m.data else {
-        panic!("{} is not a gauge", m.name)
-    };
-    g.data_points
-        .iter()
-        .map(|p| (attrs(&p.attributes), int_value(p)))
-        .collect()
-}
-
-pub fn histogram_points(m: &Metric) -> Vec<HistogramDataPoint> {
-    let Some(metric::Data::Histogram(h)) = &m.data else {
-        panic!("{} is not a histogram", m.name)
-    };
-    h.data_points.clone()
-}
-
-pub fn resource_attrs(req: &ExportMetricsServiceRequest) -> BTreeMap<String, String> {
-    attrs(
-        &req.resource_metrics[0]
-            .resource
-            .as_ref()
-            .unwrap()
-            .attributes,
-    )
-}
+// ---- the workload's payload ------------------------------------------------------
 
 /// Whether a request carries the whole workload (cumulative revenue at its total).
 pub fn has_workload(req: &ExportMetricsServiceRequest) -> bool {
@@ -530,119 +268,24 @@ pub fn url_encode(s: &str) -> String {
         .collect()
 }
 
-// ---- real servers ----------------------------------------------------------------
+// ---- polling ------------------------------------------------------------------------
 
-/// A free loopback port (bound and released; the server binds it right after).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Finds a server binary, or: under `CI=true` fails with how to install it; else
-/// prints a notice and returns `None` so the test can return early.
-pub fn require_binary(what: &str, found: Option<PathBuf>) -> Option<PathBuf> {
-    if let Some(p) = found {
-        return Some(p);
-    }
-    let msg = format!("{what} is not installed: run scripts/install-test-deps.sh (as root) to install the test servers");
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    #[allow(clippy::print_stderr)] // the notice is the point: outside CI, say why
-    {
-        eprintln!("notice: skipping: {msg}");
-    }
-    None
-}
-
-pub fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-/// The `rotel-agent` binary inside the installed `rotel` Python package.
-pub fn rotel_agent() -> Option<PathBuf> {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import rotel,os; print(os.path.dirname(rotel.__file__))",
-        ])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let dir = String::from_utf8(out.stdout).ok()?;
-    let p = PathBuf::from(dir.trim()).join("rotel-agent");
-    p.is_file().then_some(p)
-}
-
-/// A child process killed (and reaped) on drop.
-pub struct ServerProcess {
-    pub child: Child,
-    pub name: &'static str,
-}
-
-impl ServerProcess {
-    /// Starts `cmd` with its output in `<CARGO_TARGET_TMPDIR>/<name>-<pid>-<n>.log`.
-    pub fn spawn(name: &'static str, cmd: &mut Command) -> Self {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("{name}-{}-{n}.log", std::process::id()));
-        let out = std::fs::File::create(&log).unwrap();
-        let err = out.try_clone().unwrap();
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {name}: {e}"));
-        Self { child, name }
-    }
-
-    pub fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("{} exited early with {status}", self.name);
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Polls `check` every 50 ms until it returns `Some`, or panics after `timeout`.
+/// Polls `check` until it returns `Some`, or fails the test after `timeout`.
 pub async fn poll<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "{what} did not happen within {timeout:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll_until(what, timeout, || {
+        let attempt = check();
+        async move { attempt.await.ok_or_else(|| "not yet".to_owned()) }
+    })
+    .await
 }
 
-/// Like [`poll`], but also fails as soon as `server` has exited.
+/// Like [`poll`], but also fails (showing its log) as soon as `server` has exited.
 pub async fn poll_server<T, F, Fut>(
-    server: &mut ServerProcess,
+    server: &mut ChildGuard,
     what: &str,
     timeout: Duration,
     mut check: F,
@@ -651,16 +294,10 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let start = Instant::now();
-    loop {
+    poll_until(what, timeout, || {
         server.assert_running();
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "{what} did not happen within {timeout:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        let attempt = check();
+        async move { attempt.await.ok_or_else(|| "not yet".to_owned()) }
+    })
+    .await
 }
