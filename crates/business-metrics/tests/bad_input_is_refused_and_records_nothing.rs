@@ -9,12 +9,13 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use business_metrics::catalog::names;
 use business_metrics::{
-    BusinessMetrics, CheckoutStep, DeviceType, Dimension, EngagementContext, FunnelContext,
-    FunnelStep, RecordError, Revenue, UserTier, MAX_AMOUNT_MINOR,
+    BusinessMetrics, CheckoutStep, DeviceType, Dimension, EngagementContext, EngagementSession,
+    FunnelContext, FunnelStep, RecordError, Revenue, UserTier, MAX_AMOUNT_MINOR,
 };
 use support::{Harness, Point};
 
@@ -25,9 +26,24 @@ fn ok_ctx() -> FunnelContext<'static> {
     FunnelContext::new("google_ads", DeviceType::Mobile)
 }
 
-fn cases() -> Vec<(&'static str, Call, Expect)> {
+fn engagement_ctx() -> EngagementContext<'static> {
+    EngagementContext {
+        user_tier: UserTier::Pro,
+        entry_page: "/",
+        is_new_user: false,
+    }
+}
+
+/// Every bad input, given a session that has already ended.
+fn cases(ended: &Arc<EngagementSession>) -> Vec<(&'static str, Call, Expect)> {
     let long = "x".repeat(65);
     let huge = "y".repeat(10_000);
+    // 33 two-byte characters: 33 characters, 66 bytes; the limit counts bytes.
+    let wide = "é".repeat(33);
+    let huge_currency = "€".repeat(5_000);
+    let long_milestone = "m".repeat(65);
+    let ended_in_feature = Arc::clone(ended);
+    let ended = Arc::clone(ended);
     vec![
         (
             "nan session",
@@ -270,6 +286,129 @@ fn cases() -> Vec<(&'static str, Call, Expect)> {
                 }
             },
         ),
+        (
+            "nan conversion",
+            Box::new(|m| m.record_conversion("purchase", &ok_ctx(), f64::NAN)),
+            |e| matches!(e, RecordError::InvalidDuration { field: "time_to_conversion", value } if value.is_nan()),
+        ),
+        (
+            "infinite conversion",
+            Box::new(|m| m.record_conversion("purchase", &ok_ctx(), f64::INFINITY)),
+            |e| {
+                *e == RecordError::InvalidDuration {
+                    field: "time_to_conversion",
+                    value: f64::INFINITY,
+                }
+            },
+        ),
+        (
+            "most negative session",
+            Box::new(|m| m.record_session_end(f64::MIN, UserTier::Free, "/")),
+            |e| {
+                *e == RecordError::InvalidDuration {
+                    field: "session_duration",
+                    value: f64::MIN,
+                }
+            },
+        ),
+        (
+            "amount one past 2^53 as revenue of a checkout",
+            Box::new(|m| {
+                m.checkout(&ok_ctx(), m.now())?
+                    .purchase_completed(&Revenue::new(MAX_AMOUNT_MINOR + 1, "books", "card", "eu"))
+            }),
+            |e| matches!(e, RecordError::InvalidAmount { field: "amount_minor", value, .. } if *value == MAX_AMOUNT_MINOR + 1),
+        ),
+        (
+            "multi-byte region over the byte limit",
+            Box::new(move |m| m.record_revenue(&Revenue::new(100, "books", "card", &wide))),
+            |e| {
+                *e == RecordError::ValueTooLong {
+                    dimension: Dimension::Region,
+                    len: 66,
+                    max: 64,
+                }
+            },
+        ),
+        (
+            "unicode white space only source",
+            Box::new(|m| {
+                m.record_funnel_step(
+                    CheckoutStep::CartView.into(),
+                    &FunnelContext::new("\u{a0}\u{2003}\u{3000}\u{85}\r\n", DeviceType::Mobile),
+                )
+            }),
+            |e| {
+                *e == RecordError::EmptyValue {
+                    dimension: Dimension::Source,
+                }
+            },
+        ),
+        (
+            "huge non-ascii currency is not echoed whole",
+            Box::new(move |m| {
+                m.record_revenue(
+                    &Revenue::new(100, "books", "card", "eu").with_currency(&huge_currency),
+                )
+            }),
+            |e| matches!(e, RecordError::UnknownCurrency { code } if !code.is_empty() && code.chars().count() <= 16 && code.chars().all(|c| c == '€')),
+        ),
+        (
+            "control character currency",
+            Box::new(|m| {
+                m.record_revenue(&Revenue::new(100, "books", "card", "eu").with_currency("U\u{0}D"))
+            }),
+            |e| {
+                *e == RecordError::UnknownCurrency {
+                    code: "U\u{0}D".into(),
+                }
+            },
+        ),
+        (
+            "overlong milestone",
+            Box::new(move |m| {
+                m.record_funnel_step(FunnelStep::Milestone(&long_milestone), &ok_ctx())
+            }),
+            |e| {
+                *e == RecordError::ValueTooLong {
+                    dimension: Dimension::Milestone,
+                    len: 65,
+                    max: 64,
+                }
+            },
+        ),
+        (
+            "engagement with overlong variant",
+            Box::new(|m| {
+                let variant = "v".repeat(65);
+                m.engagement(
+                    &engagement_ctx(),
+                    &ok_ctx().with_experiment_variant(&variant),
+                )
+                .map(drop)
+            }),
+            |e| {
+                *e == RecordError::ValueTooLong {
+                    dimension: Dimension::ExperimentVariant,
+                    len: 65,
+                    max: 64,
+                }
+            },
+        ),
+        (
+            "session ended twice",
+            Box::new(move |_| ended.end().map(drop)),
+            |e| *e == RecordError::SessionAlreadyEnded,
+        ),
+        (
+            "empty feature in a session",
+            Box::new(move |_| ended_in_feature.feature_used(" ")),
+            |e| {
+                *e == RecordError::EmptyValue {
+                    dimension: Dimension::FeatureName,
+                }
+            },
+        ),
     ]
 }
 
@@ -293,8 +432,10 @@ fn every_invalid_input_is_refused_with_its_error_and_changes_no_metric() {
     h.metrics
         .record_session_end(12.0, UserTier::Free, "/")
         .unwrap();
+    let ended = Arc::new(h.metrics.engagement(&engagement_ctx(), &ok_ctx()).unwrap());
+    ended.end().unwrap();
 
-    for (name, call, expected) in cases() {
+    for (name, call, expected) in cases(&ended) {
         let before = h.collect();
         let rejected_before = before
             .get(names::REJECTED_EVENTS)

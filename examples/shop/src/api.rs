@@ -1,6 +1,7 @@
 //! The HTTP API's handlers. They call only the instrumentation crate.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
@@ -100,6 +101,22 @@ pub struct MilestoneRequest {
     pub milestone: String,
 }
 
+/// The session id in the path. A segment that is not valid UTF-8 once decoded
+/// (`%FF`) names no session: it is refused like an unknown id, with a JSON 404.
+#[derive(Debug)]
+pub struct SessionId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionId {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| Self(id))
+            .map_err(|_| AppError::UnknownSession)
+    }
+}
+
 fn parse_enum<T: std::str::FromStr<Err = business_metrics::ParseEnumError>>(
     field: &str,
     value: &str,
@@ -167,7 +184,7 @@ pub async fn create_session(
 /// `POST /api/sessions/{id}/steps`
 pub async fn record_step(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    SessionId(id): SessionId,
     JsonBody(req): JsonBody<StepRequest>,
 ) -> Result<StatusCode, AppError> {
     let step: CheckoutStep = parse_enum("step", &req.step)?;
@@ -228,7 +245,7 @@ pub async fn complete_checkout(
 /// `POST /api/sessions/{id}/features`
 pub async fn record_feature(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    SessionId(id): SessionId,
     JsonBody(req): JsonBody<FeatureRequest>,
 ) -> Result<StatusCode, AppError> {
     check_label(&state, Dimension::FeatureName, &req.feature_name)?;
@@ -243,7 +260,7 @@ pub async fn record_feature(
 /// `POST /api/sessions/{id}/milestones`
 pub async fn record_milestone(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    SessionId(id): SessionId,
     JsonBody(req): JsonBody<MilestoneRequest>,
 ) -> Result<StatusCode, AppError> {
     check_label(&state, Dimension::Milestone, &req.milestone)?;
@@ -258,10 +275,20 @@ pub async fn record_milestone(
 /// `DELETE /api/sessions/{id}`
 pub async fn end_session(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    SessionId(id): SessionId,
 ) -> Result<StatusCode, AppError> {
     state.sessions().remove(&id)?.engagement.end()?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Any path the API does not have.
+pub async fn no_such_route() -> AppError {
+    AppError::NoSuchRoute
+}
+
+/// A path the API has, with a method it does not accept.
+pub async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
 }
 
 /// `GET /healthz`

@@ -25,6 +25,10 @@ pub enum AppError {
     },
     /// No open session has this id (404).
     UnknownSession,
+    /// The API has no such path (404).
+    NoSuchRoute,
+    /// The path exists, but not with this method (405).
+    MethodNotAllowed,
     /// The body exceeds the limit (413).
     PayloadTooLarge {
         /// The limit in bytes.
@@ -52,7 +56,8 @@ impl AppError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::UnknownSession => StatusCode::NOT_FOUND,
+            Self::UnknownSession | Self::NoSuchRoute => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManySessions => StatusCode::SERVICE_UNAVAILABLE,
@@ -87,6 +92,10 @@ impl IntoResponse for AppError {
             Self::Invalid { field, message } => json!({ "error": message, "field": field }),
             Self::UnknownSession => {
                 json!({ "error": "no open session has this id", "field": "session_id" })
+            }
+            Self::NoSuchRoute => json!({ "error": "the API has no such path", "field": null }),
+            Self::MethodNotAllowed => {
+                json!({ "error": "this path does not accept this method", "field": null })
             }
             Self::PayloadTooLarge { limit } => {
                 json!({ "error": format!("request body is larger than {limit} bytes"), "field": null })

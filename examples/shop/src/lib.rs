@@ -3,9 +3,11 @@
 //!
 //! [`app`] builds the router from an [`AppState`]; `main` wires the exporter, so tests
 //! call the same router on an ephemeral loopback port.
+#![forbid(unsafe_code)]
 
 pub mod active_users;
 pub mod api;
+pub mod config;
 pub mod error;
 pub mod http_metrics;
 pub mod incident;
@@ -51,6 +53,8 @@ pub fn app(state: AppState) -> Router {
             state.http().clone(),
             http_metrics::track,
         ))
+        .fallback(api::no_such_route)
+        .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT))
         .with_state(state)
 }

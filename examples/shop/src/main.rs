@@ -14,9 +14,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use business_metrics_exporter::ExporterKind;
+use business_metrics::BusinessMetrics;
+use business_metrics_exporter::{ExporterKind, DEFAULT_CARDINALITY_LIMIT};
 use clap::Parser;
 use opentelemetry::metrics::MeterProvider as _;
+use shop::config::{label_policy, Allowlist};
 use shop::simulator::{IncidentPlan, Simulator, SimulatorConfig, Traffic};
 use shop::{app, AppState, Incident, IncidentControl};
 use tokio::sync::watch;
@@ -70,6 +72,19 @@ struct Args {
     /// Seed for reproducible simulated visitors.
     #[arg(long)]
     seed: Option<u64>,
+    /// Restricts a free-form label to listed values, e.g. `source=google_ads,direct`;
+    /// others are recorded as `other`. Repeat it (or separate with `;`) per dimension.
+    #[arg(
+        long = "allowlist",
+        env = "SHOP_ALLOWLIST",
+        value_delimiter = ';',
+        value_name = "DIMENSION=V1,V2"
+    )]
+    allowlists: Vec<Allowlist>,
+    /// Distinct label sets each instrument keeps; further ones are summed into the
+    /// `otel_metric_overflow="true"` series.
+    #[arg(long, env = "SHOP_CARDINALITY_LIMIT", default_value_t = DEFAULT_CARDINALITY_LIMIT)]
+    cardinality_limit: usize,
 }
 
 fn incident_plans(args: &Args) -> Vec<IncidentPlan> {
@@ -121,14 +136,22 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
 
+    let policy = label_policy(&args.allowlists).context("reading --allowlist")?;
     let mut exporter = business_metrics_exporter::builder()
         .with_service_version(env!("CARGO_PKG_VERSION"))
-        .with_default_exporters([ExporterKind::Prometheus]);
+        .with_default_exporters([ExporterKind::Prometheus])
+        .with_cardinality_limit(args.cardinality_limit);
     if std::env::var_os(business_metrics_exporter::env::OTEL_SERVICE_NAME).is_none() {
         exporter = exporter.with_service_name("shop");
     }
     let telemetry = exporter.init().context("starting the metrics pipeline")?;
-    let metrics = telemetry.business_metrics();
+    let metrics = BusinessMetrics::builder(
+        &telemetry
+            .meter_provider()
+            .meter_with_scope(business_metrics::instrumentation_scope()),
+    )
+    .with_label_policy(policy)
+    .build();
     let http_meter = telemetry.meter_provider().meter("shop");
 
     let incident = IncidentControl::default();

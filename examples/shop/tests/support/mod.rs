@@ -2,6 +2,9 @@
 //! reads its `/metrics`.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod pipeline;
+pub mod process;
+
 use std::collections::BTreeMap;
 
 use business_metrics_exporter::{ExporterKind, MetricsGuard};
