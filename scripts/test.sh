@@ -19,4 +19,10 @@ fi
 # docs/METRICS.md is generated from the metric catalog.
 cargo run --locked -q -p business-metrics --example metrics_doc -- --check
 
+if [ "$#" -eq 0 ]; then
+  # The instrumentation crate alone, without the bound-instruments feature that the
+  # workspace build unifies in: its plain recording path must pass the same tests.
+  cargo test --locked -p business-metrics
+fi
+
 cargo test --workspace --locked "$@"
