@@ -27,8 +27,8 @@ use business_metrics::{DeviceType, FunnelContext};
 use business_metrics_exporter::{
     ExporterKind, OtlpProtocol, DEFAULT_PROMETHEUS_HOST, DEFAULT_PROMETHEUS_PORT,
 };
+use business_metrics_test_support::otlp::echoing_refuser;
 use support::http_get;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const API_KEY: &str = "sk-live-7f3a9c1e5b";
 const TOKEN: &str = "bridge-token-4d2b8e";
@@ -186,57 +186,6 @@ fn unusable_tokens_and_header_values_are_refused_without_repeating_them() {
         assert!(text.contains("otlp_header"), "{text}");
         assert!(!text.contains(API_KEY), "{text}");
     }
-}
-
-/// An OTLP/HTTP "collector" that refuses every export with 401 and echoes the
-/// request's head (with its headers) in the answer's body, as a careless proxy might.
-/// Returns its address and the heads it received.
-async fn echoing_refuser() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&heads);
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            let seen = Arc::clone(&seen);
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                let head_end = loop {
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i;
-                    }
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-                let length: usize = head
-                    .lines()
-                    .filter_map(|l| l.split_once(':'))
-                    .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                    .map_or(0, |(_, v)| v.trim().parse().unwrap_or(0));
-                while buf.len() < head_end + 4 + length {
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                seen.lock().unwrap().push(head.clone());
-                let answer = format!(
-                    "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
-                    head.len()
-                );
-                let _ = stream.write_all(answer.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    (addr, heads)
 }
 
 /// Everything `tracing` logs anywhere in this test binary, as text.

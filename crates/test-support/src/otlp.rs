@@ -452,3 +452,52 @@ impl Rotel {
         .await;
     }
 }
+
+/// An OTLP/HTTP "collector" that refuses every export with 401, echoing the
+/// request's head (with the API key) in its answer. Returns its address and the
+/// heads received.
+pub async fn echoing_refuser() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&heads);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                let head_end = loop {
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i;
+                    }
+                    match tokio::io::AsyncReadExt::read(&mut stream, &mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                    }
+                };
+                let head =
+                    String::from_utf8_lossy(buf.get(..head_end).unwrap_or_default()).into_owned();
+                let length: usize = head
+                    .lines()
+                    .filter_map(|l| l.split_once(':'))
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                    .map_or(0, |(_, v)| v.trim().parse().unwrap_or(0));
+                while buf.len() < head_end + 4 + length {
+                    match tokio::io::AsyncReadExt::read(&mut stream, &mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                    }
+                }
+                lock(&seen).push(head.clone());
+                let answer = format!(
+                    "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+                    head.len()
+                );
+                let _ = tokio::io::AsyncWriteExt::write_all(&mut stream, answer.as_bytes()).await;
+                let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+            });
+        }
+    });
+    (addr, heads)
+}

@@ -13,11 +13,10 @@
 mod support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use business_metrics_test_support::otlp::echoing_refuser;
 use support::process::ShopProcess;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const API_KEY: &str = "sk-live-shop-5e8d2c7a91";
 
@@ -62,54 +61,6 @@ fn with_nothing_configured_the_api_and_the_bridge_listen_on_loopback_only() {
             eprintln!("port 8080 is taken; checked the default address from the error only");
         }
     }
-}
-
-/// An OTLP/HTTP "collector" that refuses every export with 401, echoing the
-/// request's head (with the API key) in its answer. Returns its address and the
-/// heads received.
-async fn echoing_refuser() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&heads);
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let seen = Arc::clone(&seen);
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                let head_end = loop {
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i;
-                    }
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-                let length: usize = head
-                    .lines()
-                    .filter_map(|l| l.split_once(':'))
-                    .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                    .map_or(0, |(_, v)| v.trim().parse().unwrap_or(0));
-                while buf.len() < head_end + 4 + length {
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                seen.lock().unwrap().push(head.clone());
-                let answer = format!(
-                    "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
-                    head.len()
-                );
-                let _ = stream.write_all(answer.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    (addr, heads)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
