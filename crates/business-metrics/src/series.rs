@@ -32,9 +32,6 @@ pub(crate) const DEFAULT_CACHE_CAPACITY: usize = 2048;
 /// The most entries any cache may be configured to hold.
 pub(crate) const MAX_CACHE_CAPACITY: usize = 1 << 20;
 
-/// Slots probed before a lookup gives up; bounds the cost of colliding keys.
-const MAX_PROBES: usize = 8;
-
 /// Whether a series binds its instrument handles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Binding {
@@ -172,8 +169,10 @@ struct Entry<V> {
 ///
 /// Lookups take no lock and write nothing shared: a hash, a few atomic loads and a
 /// key comparison, so threads recording the same combinations do not contend here.
-/// Inserts are serialised by a mutex. Probing is bounded; a key that finds no slot
-/// within the bound is simply not cached.
+/// Inserts are serialised by a mutex. Probing is linear and ends at the first empty
+/// slot; the table is never more than half full, so every chain ends, chains stay
+/// short, and an insert below capacity always finds a slot. The hash is seeded per
+/// cache, so colliding keys cannot be chosen in advance.
 pub(crate) struct SeriesCache<V> {
     slots: Box<[OnceLock<Box<Entry<V>>>]>,
     seed: u64,
@@ -226,7 +225,9 @@ impl<V> SeriesCache<V> {
         let mask = self.slots.len().wrapping_sub(1);
         // Truncation is intended: the low bits pick the slot.
         let start = usize::try_from(hash & u64::from(u32::MAX)).unwrap_or(0);
-        (0..MAX_PROBES.min(self.slots.len())).map(move |i| start.wrapping_add(i) & mask)
+        // The table is at most half full, so a chain meets an empty slot long before
+        // it wraps round; the bound only keeps the loop finite.
+        (0..self.slots.len()).map(move |i| start.wrapping_add(i) & mask)
     }
 
     /// The entry for `key` and its slot.
@@ -251,7 +252,7 @@ impl<V> SeriesCache<V> {
     }
 
     /// The entry for `key`, created by `make` if absent. `None` when the cache is full
-    /// or no slot is free within the probe bound; then `make` is not called.
+    /// (or disabled); then `make` is not called.
     pub(crate) fn insert_with(
         &self,
         key: &[&str],
@@ -401,6 +402,32 @@ mod tests {
         }
         // Parts are separated: ("1", "0x") is not ("10", "x").
         assert!(cache.get(&["1", "0x"]).is_none());
+    }
+
+    #[test]
+    fn every_key_below_capacity_is_cached_whatever_the_seed() {
+        // Each cache draws its own seed; across many of them, some hash a key set
+        // into long clusters. None may refuse a key while below capacity.
+        let keys: Vec<String> = (0..64).map(|i| format!("k{i}")).collect();
+        for _ in 0..300 {
+            let cache = SeriesCache::new(keys.len());
+            for (i, k) in keys.iter().enumerate() {
+                assert_eq!(cache.insert_with(&[k], || i).map(|(_, v)| *v), Some(i));
+            }
+            for (i, k) in keys.iter().enumerate() {
+                assert_eq!(cache.get(&[k]).map(|(_, v)| *v), Some(i));
+            }
+            assert!(cache.insert_with(&["one more"], || 0).is_none());
+        }
+        let big = SeriesCache::new(DEFAULT_CACHE_CAPACITY);
+        for i in 0..DEFAULT_CACHE_CAPACITY {
+            let k = i.to_string();
+            assert!(
+                big.insert_with(&[&k, "x"], || i).is_some(),
+                "key {i} refused"
+            );
+        }
+        assert_eq!(big.len(), DEFAULT_CACHE_CAPACITY);
     }
 
     #[test]
