@@ -41,9 +41,9 @@
 //!
 //! | Call | Instruments |
 //! |---|---|
-//! | [`BusinessMetrics::record_funnel_step`], [`CheckoutTracker`] steps | `business.funnel_step` |
+//! | [`BusinessMetrics::record_funnel_step`], [`CheckoutTracker`] and [`BoundFunnel`] steps | `business.funnel_step` |
 //! | [`BusinessMetrics::record_conversion`] | `business.conversions`, `business.time_to_conversion` |
-//! | [`BusinessMetrics::record_revenue`] | `business.revenue_cents`, `business.order_value_cents`, `business.revenue_per_minute_cents` |
+//! | [`BusinessMetrics::record_revenue`], [`BoundSale::record`] | `business.revenue_cents`, `business.order_value_cents`, `business.revenue_per_minute_cents` |
 //! | [`BusinessMetrics::record_feature_usage`], [`EngagementSession::feature_used`] | `business.feature_usage` |
 //! | [`EngagementSession::milestone`] | `business.funnel_step` (`milestone_<name>`) |
 //! | [`BusinessMetrics::record_session_end`], [`EngagementSession::end`] or drop | `business.session_duration` |
@@ -92,6 +92,29 @@
 //! conversions are cached; other conversion types, milestones, feature usage,
 //! sessions and active users take the plain path.
 //!
+//! For the hottest paths, resolve a combination once and hold the handle, as one
+//! would hold a pre-bound instrument: [`BusinessMetrics::bind_funnel`] and
+//! [`BusinessMetrics::bind_sale`] validate once, and every later call on the
+//! [`BoundFunnel`] or [`BoundSale`] goes straight to its series, with no validation,
+//! lookup or allocation (a sale still checks its amount):
+//!
+//! ```
+//! use business_metrics::{BusinessMetrics, CheckoutStep, DeviceType, FunnelContext, Sale};
+//!
+//! # fn main() -> Result<(), business_metrics::RecordError> {
+//! let metrics = BusinessMetrics::global();
+//! // Once, at start-up or on a combination's first use:
+//! let mobile_ads = metrics.bind_funnel(&FunnelContext::new("google_ads", DeviceType::Mobile))?;
+//! let books_by_card = metrics.bind_sale(&Sale::new("books", "card", "eu_central"))?;
+//!
+//! // Per request:
+//! mobile_ads.step(CheckoutStep::CartView);
+//! mobile_ads.purchase_completed(&books_by_card, 2_499, 310.0)?;
+//! books_by_card.record(1_250)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Related crates
 //!
 //! - `business-metrics-exporter`: SDK pipelines (OTLP, Prometheus bridge) configured
@@ -106,6 +129,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod bound;
 pub mod catalog;
 mod checkout;
 mod clock;
@@ -119,6 +143,7 @@ mod revenue_window;
 mod series;
 mod types;
 
+pub use bound::{BoundFunnel, BoundSale};
 pub use checkout::CheckoutTracker;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use currency::Currency;
@@ -127,7 +152,7 @@ pub use engagement::{EngagementContext, EngagementSession};
 pub use error::{PolicyError, RecordError, REJECT_REASONS};
 pub use labels::{Dimension, LabelPolicy, LabelPolicyBuilder};
 pub use metrics::{
-    instrumentation_scope, BusinessMetrics, BusinessMetricsBuilder, FunnelContext, Revenue,
+    instrumentation_scope, BusinessMetrics, BusinessMetricsBuilder, FunnelContext, Revenue, Sale,
     MAX_AMOUNT_MINOR, SCOPE_NAME,
 };
 pub use types::{

@@ -110,6 +110,64 @@ impl<'a> Revenue<'a> {
         self.currency = currency;
         self
     }
+
+    /// The sale's labels, without the amount.
+    #[must_use]
+    pub const fn sale(&self) -> Sale<'a> {
+        Sale {
+            currency: self.currency,
+            product_category: self.product_category,
+            payment_method: self.payment_method,
+            region: self.region,
+        }
+    }
+}
+
+/// What a sale is recorded by, without its amount: the labels of
+/// `business.revenue_cents`, `business.order_value_cents` and the revenue window.
+/// Resolve it once with [`BusinessMetrics::bind_sale`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sale<'a> {
+    /// ISO 4217 code, any case (`"USD"`, `"eur"`).
+    pub currency: &'a str,
+    /// Product category; passes the label policy.
+    pub product_category: &'a str,
+    /// Payment method; passes the label policy.
+    pub payment_method: &'a str,
+    /// Sales region; passes the label policy.
+    pub region: &'a str,
+}
+
+impl<'a> Sale<'a> {
+    /// A sale in US dollars.
+    #[must_use]
+    pub const fn new(product_category: &'a str, payment_method: &'a str, region: &'a str) -> Self {
+        Self {
+            currency: "USD",
+            product_category,
+            payment_method,
+            region,
+        }
+    }
+
+    /// Sets the currency (an ISO 4217 code).
+    #[must_use]
+    pub const fn with_currency(mut self, currency: &'a str) -> Self {
+        self.currency = currency;
+        self
+    }
+
+    /// This sale with an amount, for [`BusinessMetrics::record_revenue`].
+    #[must_use]
+    pub const fn with_amount(&self, amount_minor: u64) -> Revenue<'a> {
+        Revenue {
+            amount_minor,
+            currency: self.currency,
+            product_category: self.product_category,
+            payment_method: self.payment_method,
+            region: self.region,
+        }
+    }
 }
 
 /// Validated funnel attributes, held by trackers so later steps need no validation.
@@ -149,13 +207,13 @@ fn string_value(v: Cow<'_, str>) -> StringValue {
 }
 
 /// Where `checkout_error` sits among [`CHECKOUT_STEP_VALUES`].
-const CHECKOUT_ERROR_INDEX: usize = CHECKOUT_STEP_VALUES.len() - 1;
+pub(crate) const CHECKOUT_ERROR_INDEX: usize = CHECKOUT_STEP_VALUES.len() - 1;
 
+#[inline]
 pub(crate) fn checkout_step_index(step: CheckoutStep) -> usize {
-    CheckoutStep::ALL
-        .iter()
-        .position(|s| *s == step)
-        .unwrap_or(CHECKOUT_ERROR_INDEX)
+    // The variants are declared in funnel order, as CHECKOUT_STEP_VALUES lists them
+    // (a test in `types` holds the two together).
+    step as usize
 }
 
 /// A funnel step, resolved: a checkout step by its index in
@@ -418,7 +476,7 @@ pub(crate) fn seconds_between(start: Instant, now: Instant) -> f64 {
     }
 }
 
-fn check_amount(amount: u64) -> Result<u64, RecordError> {
+pub(crate) fn check_amount(amount: u64) -> Result<u64, RecordError> {
     let problem = if amount == 0 {
         "an amount must be at least 1; do not record zero-value orders as revenue"
     } else if amount > MAX_AMOUNT_MINOR {
@@ -483,6 +541,11 @@ impl BusinessMetrics {
     #[must_use]
     pub fn now(&self) -> Instant {
         self.inner.clock.now()
+    }
+
+    /// The clock's [coarse](Clock::now_coarse) instant, for the revenue window.
+    pub(crate) fn now_coarse(&self) -> Instant {
+        self.inner.clock.now_coarse()
     }
 
     /// Revenue over the trailing 60 seconds per region, as the
@@ -647,27 +710,40 @@ impl BusinessMetrics {
         revenue: &Revenue<'_>,
     ) -> Result<(u64, Resolved<'_, SaleSeries>), RecordError> {
         let amount = check_amount(revenue.amount_minor)?;
+        Ok((amount, self.resolve_sale(&revenue.sale())?))
+    }
+
+    /// The series of a sale combination: cached after the first validation.
+    pub(crate) fn resolve_sale(
+        &self,
+        sale: &Sale<'_>,
+    ) -> Result<Resolved<'_, SaleSeries>, RecordError> {
         let key = [
-            revenue.currency,
-            revenue.product_category,
-            revenue.payment_method,
-            revenue.region,
+            sale.currency,
+            sale.product_category,
+            sale.payment_method,
+            sale.region,
         ];
         let sales = &self.inner.sales;
         if let Some((idx, series)) = sales.get(&key) {
-            return Ok((amount, Resolved::Cached(idx, series)));
+            return Ok(Resolved::Cached(idx, series));
         }
         let labels = SaleLabels {
-            currency: Currency::parse(revenue.currency)?,
-            product_category: self.label(Dimension::ProductCategory, revenue.product_category)?,
-            payment_method: self.label(Dimension::PaymentMethod, revenue.payment_method)?,
-            region: self.label(Dimension::Region, revenue.region)?,
+            currency: Currency::parse(sale.currency)?,
+            product_category: self.label(Dimension::ProductCategory, sale.product_category)?,
+            payment_method: self.label(Dimension::PaymentMethod, sale.payment_method)?,
+            region: self.label(Dimension::Region, sale.region)?,
         };
-        let series = match sales.insert_with(&key, || self.sale_series(&labels, Binding::Bound)) {
-            Some((idx, series)) => Resolved::Cached(idx, series),
-            None => Resolved::Owned(Box::new(self.sale_series(&labels, Binding::Unbound))),
-        };
-        Ok((amount, series))
+        Ok(
+            match sales.insert_with(&key, || self.sale_series(&labels, Binding::Bound)) {
+                Some((idx, series)) => Resolved::Cached(idx, series),
+                None => Resolved::Owned(Box::new(self.sale_series(&labels, Binding::Unbound))),
+            },
+        )
+    }
+
+    pub(crate) fn sales(&self) -> &SeriesCache<SaleSeries> {
+        &self.inner.sales
     }
 
     fn sale_series(&self, labels: &SaleLabels, binding: Binding) -> SaleSeries {
@@ -788,7 +864,7 @@ impl BusinessMetrics {
     /// value refused by the policy.
     pub fn record_revenue(&self, revenue: &Revenue<'_>) -> Result<(), RecordError> {
         let (amount, sale) = self.rejected(self.sale(revenue))?;
-        self.add_sale(amount, sale.get(), self.now());
+        self.add_sale(amount, sale.get(), self.now_coarse());
         Ok(())
     }
 

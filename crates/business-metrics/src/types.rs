@@ -183,6 +183,11 @@ mod tests {
         }
         let steps: Vec<_> = CheckoutStep::ALL.iter().map(|s| s.as_str()).collect();
         assert_eq!(steps, CHECKOUT_STEP_VALUES[..5]);
+        // The recording path indexes CHECKOUT_STEP_VALUES by discriminant.
+        for (i, s) in CheckoutStep::ALL.iter().enumerate() {
+            assert_eq!(*s as usize, i);
+            assert_eq!(CHECKOUT_STEP_VALUES[*s as usize], s.as_str());
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Once a label combination has been seen, recording it again allocates nothing on
 //! the heap: a counting global allocator watches this test's thread while it records
-//! purchase events through the tracker and through the one-call-per-update API.
+//! purchase events through the tracker, the one-call-per-update API and held
+//! handles (`bind_funnel`, `bind_sale`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,23 +15,26 @@ mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use business_metrics::{CheckoutStep, DeviceType, FunnelContext, FunnelStep, Revenue};
+use business_metrics::{CheckoutStep, DeviceType, FunnelContext, FunnelStep, Revenue, Sale};
 use support::Harness;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
 thread_local! {
+    // Per thread: tests run in parallel, each counting its own allocations.
     static WATCHED: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn note() {
     if WATCHED.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
     }
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
 }
 
 // SAFETY: every call is forwarded unchanged to the system allocator.
@@ -102,7 +106,7 @@ fn purchases_on_known_combinations_allocate_nothing() {
         purchase(&h, i);
     }
     WATCHED.with(|w| w.set(false));
-    assert_eq!(ALLOCATIONS.load(Ordering::Relaxed), 0);
+    assert_eq!(allocations(), 0);
 
     // The counter works: a new combination does allocate.
     WATCHED.with(|w| w.set(true));
@@ -110,9 +114,53 @@ fn purchases_on_known_combinations_allocate_nothing() {
         .record_revenue(&Revenue::new(5, "garden", "card", "us-east"))
         .unwrap();
     WATCHED.with(|w| w.set(false));
-    assert!(ALLOCATIONS.load(Ordering::Relaxed) > 0);
+    assert!(allocations() > 0);
 
     // And what was recorded is all there: 2 purchases per event over 6,120 events.
     let purchases = h.collect()["business.conversions"].total_u64();
     assert_eq!(purchases, 2 * 6_120);
+}
+
+#[test]
+fn purchases_on_held_handles_allocate_nothing() {
+    let h = Harness::new();
+    let m = &h.metrics;
+    let funnels: Vec<_> = (0..24)
+        .map(|i| {
+            let ctx = FunnelContext::new(SOURCES[i % 4], DEVICES[i % 3])
+                .with_experiment_variant(VARIANTS[i % 2]);
+            m.bind_funnel(&ctx).unwrap()
+        })
+        .collect();
+    let sales: Vec<_> = (0..60)
+        .map(|i| {
+            m.bind_sale(&Sale::new(
+                CATEGORIES[i % 5],
+                PAYMENTS[i % 3],
+                REGIONS[i % 4],
+            ))
+            .unwrap()
+        })
+        .collect();
+    let event = |i: usize| {
+        let f = &funnels[i % 24];
+        f.step(CheckoutStep::CartView);
+        f.step(CheckoutStep::ShippingInfo);
+        f.step(CheckoutStep::PaymentInfo);
+        f.step(CheckoutStep::OrderReview);
+        f.purchase_completed(&sales[i % 60], 1_000 + i as u64, (i % 600) as f64)
+            .unwrap();
+        sales[(i + 1) % 60].record(500).unwrap();
+    };
+    // Warm-up: the first event of a handle creates its series.
+    for i in 0..120 {
+        event(i);
+    }
+    WATCHED.with(|w| w.set(true));
+    for i in 0..6_000 {
+        event(i);
+    }
+    WATCHED.with(|w| w.set(false));
+    assert_eq!(allocations(), 0);
+    assert_eq!(h.collect()["business.conversions"].total_u64(), 6_120);
 }
