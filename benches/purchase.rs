@@ -40,7 +40,7 @@ use serde_json::json;
 
 use common::exposition::{check_series, count_series};
 use common::peers::{
-    in_memory_provider, record_calls, Floor, Project, PromCrate, RawSdk, RawSdkPrometheus,
+    in_memory_provider, record_calls, Bound, Floor, Project, PromCrate, RawSdk, RawSdkPrometheus,
 };
 use common::workload::{Event, EventCycle, Pools};
 use common::{otlp, write_result};
@@ -118,12 +118,14 @@ fn hot_path(c: &mut Criterion) {
     let project = Project::start();
     let raw = RawSdkPrometheus::start();
     let prom = PromCrate::start();
+    let bound = Bound::new(project.metrics(), &pools);
     // One cycle through every path first, so the series exist whichever benches a
     // filter selects, and the check below holds for any selection.
     for ev in &events {
         floor.record(ev);
         project.record_tracker(ev);
         project.record_calls(ev);
+        bound.record(ev);
         raw.sdk.record(ev);
         prom.record(ev);
     }
@@ -136,6 +138,7 @@ fn hot_path(c: &mut Criterion) {
     one_thread(&mut g, "project_calls", &events, |ev| {
         project.record_calls(ev);
     });
+    one_thread(&mut g, "project_bound", &events, |ev| bound.record(ev));
     one_thread(&mut g, "raw_sdk", &events, |ev| raw.sdk.record(ev));
     one_thread(&mut g, "prometheus", &events, |ev| prom.record(ev));
     g.finish();
@@ -148,6 +151,7 @@ fn hot_path(c: &mut Criterion) {
     two_threads(&mut g, "project_calls", &events, |ev| {
         project.record_calls(ev);
     });
+    two_threads(&mut g, "project_bound", &events, |ev| bound.record(ev));
     two_threads(&mut g, "raw_sdk", &events, |ev| raw.sdk.record(ev));
     two_threads(&mut g, "prometheus", &events, |ev| prom.record(ev));
     g.finish();

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use business_metrics::catalog::{self, keys};
-use business_metrics::{BusinessMetrics, CheckoutStep, FunnelContext, FunnelStep, Revenue};
+use business_metrics::{
+    BoundFunnel, BoundSale, BusinessMetrics, CheckoutStep, FunnelContext, FunnelStep, Revenue,
+};
 use business_metrics_exporter::{ExporterKind, MetricsGuard};
 use opentelemetry::metrics::{Counter, Histogram, MeterProvider as _};
 use opentelemetry::KeyValue;
@@ -18,7 +20,7 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use tokio::runtime::Runtime;
 
 use super::exposition::{http_get, render_registry, serve_text};
-use super::workload::{Event, CURRENCY, PURCHASE, STEPS, UPDATES_PER_EVENT};
+use super::workload::{Event, Pools, CURRENCY, PURCHASE, STEPS, UPDATES_PER_EVENT};
 
 /// The cardinality limit every SDK-based peer gets on every instrument: twice the
 /// largest instrument of the ~10k-series workload (5,000 revenue series), so nothing
@@ -105,8 +107,61 @@ impl Project {
         http_get(self.addr)
     }
 
+    pub fn metrics(&self) -> &BusinessMetrics {
+        &self.metrics
+    }
+
     pub fn guard(&self) -> &MetricsGuard {
         &self.guard
+    }
+}
+
+/// The project's pre-resolved handles, one per funnel context and per sale
+/// combination of the pools, held by the caller as a service would hold them.
+pub struct Bound {
+    funnels: Vec<BoundFunnel>,
+    sales: Vec<BoundSale>,
+}
+
+impl Bound {
+    /// Binds every combination the pools can produce, in [`Event`] index order.
+    pub fn new(metrics: &BusinessMetrics, pools: &Pools) -> Self {
+        let mut funnels = vec![None; pools.funnel_contexts()];
+        let mut sales = vec![None; pools.sales()];
+        for i in 0..pools.covering_events() {
+            let ev = pools.event(i);
+            if funnels[ev.funnel].is_none() {
+                funnels[ev.funnel] =
+                    Some(metrics.bind_funnel(&context(&ev)).expect("valid context"));
+            }
+            if sales[ev.sale].is_none() {
+                sales[ev.sale] = Some(metrics.bind_sale(&revenue(&ev).sale()).expect("valid sale"));
+            }
+        }
+        Self {
+            funnels: funnels
+                .into_iter()
+                .map(|f| f.expect("every context bound"))
+                .collect(),
+            sales: sales
+                .into_iter()
+                .map(|s| s.expect("every sale bound"))
+                .collect(),
+        }
+    }
+
+    /// One purchase on held handles: four steps, then `purchase_completed`
+    /// (order_confirmed, conversion with its time, revenue and order value).
+    #[inline]
+    pub fn record(&self, ev: &Event) {
+        let funnel = &self.funnels[ev.funnel];
+        funnel.step(CheckoutStep::CartView);
+        funnel.step(CheckoutStep::ShippingInfo);
+        funnel.step(CheckoutStep::PaymentInfo);
+        funnel.step(CheckoutStep::OrderReview);
+        funnel
+            .purchase_completed(&self.sales[ev.sale], ev.amount_cents, ev.ttc_secs)
+            .expect("valid purchase");
     }
 }
 

@@ -47,6 +47,11 @@ pub struct Event {
     pub amount_cents: u64,
     pub ttc_secs: f64,
     pub ttc: Duration,
+    /// The funnel context's index among [`Pools::funnel_contexts`] (how a service
+    /// holding one handle per context finds it).
+    pub funnel: usize,
+    /// The sale combination's index among the pools' sale combinations.
+    pub sale: usize,
 }
 
 /// `named` followed by generated `prefix_NNN` values up to `n` values in all. The
@@ -99,7 +104,7 @@ impl Pools {
         self.sources.len() * self.devices.len() * self.variants.len()
     }
 
-    fn sales(&self) -> usize {
+    pub fn sales(&self) -> usize {
         self.categories.len() * self.payments.len() * self.regions.len()
     }
 
@@ -125,6 +130,8 @@ impl Pools {
             amount_cents: 500 + u64::try_from((i * 7_919) % 60_000).unwrap(),
             ttc_secs: ttc.as_secs_f64(),
             ttc,
+            funnel: f,
+            sale: r,
         }
     }
 
