@@ -17,7 +17,7 @@ use crate::labels::{Dimension, LabelPolicy};
 use crate::revenue_window::{RegionSums, RevenueWindow, DEFAULT_MAX_REGIONS};
 use crate::series::{
     Binding, CounterSeries, HistogramSeries, LazyCounter, Once, Resolved, SeriesCache,
-    DEFAULT_CACHE_CAPACITY,
+    SharedValues, DEFAULT_CACHE_CAPACITY,
 };
 use crate::types::{
     ActiveWindow, CheckoutStep, DeviceType, FunnelStep, UserTier, CHECKOUT_ERROR_STEP,
@@ -228,7 +228,9 @@ pub(crate) struct FunnelSeries {
     labels: FunnelLabels,
     binding: Binding,
     steps: [LazyCounter; CHECKOUT_STEP_VALUES.len()],
-    purchases: LazyCounter,
+    /// Shared by the contexts that differ only in their variant (purchases carry no
+    /// variant).
+    purchases: OnceLock<Arc<CounterSeries>>,
     touched: Once,
 }
 
@@ -238,7 +240,7 @@ impl FunnelSeries {
             labels,
             binding,
             steps: std::array::from_fn(|_| LazyCounter::new()),
-            purchases: LazyCounter::new(),
+            purchases: OnceLock::new(),
             touched: Once::new(),
         }
     }
@@ -254,15 +256,29 @@ impl FunnelSeries {
         }))
     }
 
-    fn purchases(&self, i: &Instruments) -> &CounterSeries {
+    fn purchases(&self, inner: &Inner) -> &CounterSeries {
         self.purchases.get_or_init(|| {
-            CounterSeries::new(
-                &i.conversions,
-                self.labels
-                    .conversion_attributes(StringValue::from(PURCHASE_CONVERSION))
-                    .into(),
-                self.binding,
-            )
+            let series = || {
+                Arc::new(CounterSeries::new(
+                    &inner.instruments.conversions,
+                    self.labels
+                        .conversion_attributes(StringValue::from(PURCHASE_CONVERSION))
+                        .into(),
+                    self.binding,
+                ))
+            };
+            match self.binding {
+                // Bounded by the funnel cache: one entry per cached source and device.
+                Binding::Bound => Arc::clone(
+                    inner
+                        .purchases
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .entry((self.labels.source.clone(), self.labels.device_type))
+                        .or_insert_with(series),
+                ),
+                Binding::Unbound => series(),
+            }
         })
     }
 }
@@ -329,8 +345,12 @@ struct Inner {
     window: Arc<RevenueWindow>,
     funnels: SeriesCache<FunnelSeries>,
     sales: SeriesCache<SaleSeries>,
+    /// The label values of funnel contexts and sales, one copy each.
+    values: SharedValues,
     /// Order-value series per product category, shared by the cached sales.
     order_values: Mutex<HashMap<Arc<str>, Arc<HistogramSeries<u64>>>>,
+    /// Purchase series per source and device, shared by the cached funnel contexts.
+    purchases: Mutex<HashMap<(StringValue, DeviceType), Arc<CounterSeries>>>,
     purchase_time: OnceLock<HistogramSeries<f64>>,
 }
 
@@ -451,7 +471,9 @@ impl BusinessMetricsBuilder {
                 window,
                 funnels: SeriesCache::new(self.cache_capacity),
                 sales: SeriesCache::new(self.cache_capacity),
+                values: SharedValues::new(self.cache_capacity),
                 order_values: Mutex::new(HashMap::new()),
+                purchases: Mutex::new(HashMap::new()),
                 purchase_time: OnceLock::new(),
             }),
         }
@@ -579,14 +601,21 @@ impl BusinessMetrics {
         self.inner.policy.apply(dimension, raw).map(string_value)
     }
 
+    /// A label value of a funnel context or a sale: one copy per value, shared by
+    /// every series that carries it.
+    fn shared_label(&self, dimension: Dimension, raw: &str) -> Result<StringValue, RecordError> {
+        let value = self.inner.policy.apply(dimension, raw)?;
+        Ok(StringValue::from(self.inner.values.get(value)))
+    }
+
     pub(crate) fn funnel_labels(
         &self,
         ctx: &FunnelContext<'_>,
     ) -> Result<FunnelLabels, RecordError> {
         Ok(FunnelLabels {
-            source: self.label(Dimension::Source, ctx.source)?,
+            source: self.shared_label(Dimension::Source, ctx.source)?,
             device_type: ctx.device_type,
-            variant: self.label(
+            variant: self.shared_label(
                 Dimension::ExperimentVariant,
                 ctx.experiment_variant.unwrap_or(DEFAULT_EXPERIMENT_VARIANT),
             )?,
@@ -644,8 +673,9 @@ impl BusinessMetrics {
     pub(crate) fn add_step(&self, funnel: &FunnelSeries, step: StepRef) {
         match step {
             StepRef::Checkout(index) => {
-                if let Some(series) = funnel.step(&self.inner.instruments, index) {
-                    series.add(1);
+                let i = &self.inner.instruments;
+                if let Some(series) = funnel.step(i, index) {
+                    series.add(&i.funnel_step, 1);
                 }
             }
             StepRef::Other(value) => self.add_funnel_step(&funnel.labels, value),
@@ -668,10 +698,10 @@ impl BusinessMetrics {
         let i = &self.inner.instruments;
         for index in 0..CHECKOUT_STEP_VALUES.len() {
             if let Some(series) = funnel.step(i, index) {
-                series.add(0);
+                series.add(&i.funnel_step, 0);
             }
         }
-        funnel.purchases(i).add(0);
+        funnel.purchases(&self.inner).add(&i.conversions, 0);
     }
 
     /// Records a purchase conversion on a funnel context's series.
@@ -687,7 +717,7 @@ impl BusinessMetrics {
                 )
             })
             .record(secs);
-        funnel.purchases(i).add(1);
+        funnel.purchases(&self.inner).add(&i.conversions, 1);
     }
 
     fn add_conversion(&self, labels: &FunnelLabels, conversion_type: StringValue, secs: f64) {
@@ -730,9 +760,10 @@ impl BusinessMetrics {
         }
         let labels = SaleLabels {
             currency: Currency::parse(sale.currency)?,
-            product_category: self.label(Dimension::ProductCategory, sale.product_category)?,
-            payment_method: self.label(Dimension::PaymentMethod, sale.payment_method)?,
-            region: self.label(Dimension::Region, sale.region)?,
+            product_category: self
+                .shared_label(Dimension::ProductCategory, sale.product_category)?,
+            payment_method: self.shared_label(Dimension::PaymentMethod, sale.payment_method)?,
+            region: self.shared_label(Dimension::Region, sale.region)?,
         };
         Ok(
             match sales.insert_with(&key, || self.sale_series(&labels, Binding::Bound)) {
@@ -794,7 +825,7 @@ impl BusinessMetrics {
     pub(crate) fn add_sale(&self, amount: u64, sale: &SaleSeries, at: Instant) {
         sale.order_value.record(amount);
         self.inner.window.add_at(&sale.region, at, amount);
-        sale.revenue.add(amount);
+        sale.revenue.add(&self.inner.instruments.revenue, amount);
     }
 
     /// Records one funnel step (`business.funnel_step`).

@@ -7,9 +7,9 @@
 //!
 //! With the `bound-instruments` feature, cached series hold the OpenTelemetry API's
 //! bound instruments (`Counter::bind`, `Histogram::bind`): an update is then a direct
-//! write into the SDK's aggregator. Without it, they hold the instrument and a
-//! pre-built, key-sorted attribute slice, which saves validation and allocation but
-//! leaves the SDK's per-call lookup.
+//! write into the SDK's aggregator. Without it, they hold a pre-built, key-sorted
+//! attribute slice, which saves validation and allocation but leaves the SDK's
+//! per-call lookup.
 //!
 //! The caches never evict: an entry lives as long as its [`BusinessMetrics`]. Past
 //! their capacity, combinations are recorded on the uncached path, which behaves the
@@ -18,10 +18,12 @@
 //!
 //! [`BusinessMetrics`]: crate::BusinessMetrics
 
+use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
+use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use opentelemetry::metrics::{Counter, Histogram};
 use opentelemetry::KeyValue;
@@ -41,14 +43,12 @@ pub(crate) enum Binding {
     Unbound,
 }
 
-/// One counter series.
+/// One counter series. It does not hold its instrument: each update names it, so a
+/// series kept in a cache stays small.
 pub(crate) enum CounterSeries {
     #[cfg(feature = "bound-instruments")]
     Bound(opentelemetry::metrics::BoundCounter<u64>),
-    Unbound {
-        counter: Counter<u64>,
-        attributes: Box<[KeyValue]>,
-    },
+    Unbound(Box<[KeyValue]>),
 }
 
 impl CounterSeries {
@@ -61,22 +61,17 @@ impl CounterSeries {
             return Self::Bound(counter.bind(&attributes));
         }
         #[cfg(not(feature = "bound-instruments"))]
-        let _ = binding;
-        Self::Unbound {
-            counter: counter.clone(),
-            attributes: attributes.into_boxed_slice(),
-        }
+        let _ = (counter, binding);
+        Self::Unbound(attributes.into_boxed_slice())
     }
 
+    /// Adds `value`; `counter` is the instrument the series was made from.
     #[inline]
-    pub(crate) fn add(&self, value: u64) {
+    pub(crate) fn add(&self, counter: &Counter<u64>, value: u64) {
         match self {
             #[cfg(feature = "bound-instruments")]
             Self::Bound(bound) => bound.add(value),
-            Self::Unbound {
-                counter,
-                attributes,
-            } => counter.add(value, attributes),
+            Self::Unbound(attributes) => counter.add(value, attributes),
         }
     }
 }
@@ -161,7 +156,8 @@ impl Once {
 
 struct Entry<V> {
     hash: u64,
-    key: Box<[Box<str>]>,
+    /// The key's parts in one allocation, each after its length (see [`encode_key`]).
+    key: Box<[u8]>,
     value: V,
 }
 
@@ -273,7 +269,7 @@ impl<V> SeriesCache<V> {
                     }
                     let entry = Box::new(Entry {
                         hash,
-                        key: key.iter().map(|s| Box::from(*s)).collect(),
+                        key: encode_key(key),
                         value: make(),
                     });
                     // Only inserts set slots, and they hold the lock: the slot is empty.
@@ -287,8 +283,54 @@ impl<V> SeriesCache<V> {
     }
 }
 
-fn key_eq(stored: &[Box<str>], key: &[&str]) -> bool {
-    stored.len() == key.len() && stored.iter().zip(key).all(|(a, b)| a.as_ref() == *b)
+/// A key as one byte string: each part after its length, 7 bits a byte, low bits
+/// first, the high bit set on every byte but the last (one byte below 128).
+fn encode_key(key: &[&str]) -> Box<[u8]> {
+    let mut out = Vec::with_capacity(key.iter().map(|p| p.len() + 1).sum());
+    for part in key {
+        let mut n = part.len();
+        while n >= 0x80 {
+            out.push(low_bits(n) | 0x80);
+            n >>= 7;
+        }
+        out.push(low_bits(n));
+        out.extend_from_slice(part.as_bytes());
+    }
+    out.into_boxed_slice()
+}
+
+fn low_bits(n: usize) -> u8 {
+    u8::try_from(n & 0x7f).unwrap_or(0)
+}
+
+/// The length in front of a key part, and what follows it.
+#[inline]
+fn split_length(stored: &[u8]) -> Option<(usize, &[u8])> {
+    let mut n = 0usize;
+    for (i, byte) in stored.iter().enumerate().take(10) {
+        n |= usize::from(byte & 0x7f).checked_shl(7 * u32::try_from(i).ok()?)?;
+        if byte & 0x80 == 0 {
+            return Some((n, stored.get(i + 1..)?));
+        }
+    }
+    None
+}
+
+#[inline]
+fn key_eq(mut stored: &[u8], key: &[&str]) -> bool {
+    for part in key {
+        let Some((len, rest)) = split_length(stored) else {
+            return false;
+        };
+        let Some((bytes, rest)) = rest.split_at_checked(len) else {
+            return false;
+        };
+        if bytes != part.as_bytes() {
+            return false;
+        }
+        stored = rest;
+    }
+    stored.is_empty()
 }
 
 /// Up to 7 bytes as one word, without a byte loop.
@@ -322,6 +364,44 @@ fn finish(mut h: u64) -> u64 {
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
     h
+}
+
+/// Label values shared by reference count: every series and cache entry holding a
+/// value holds the same copy of it. At most `capacity` values are kept; past that,
+/// each caller gets a copy of its own.
+pub(crate) struct SharedValues {
+    values: RwLock<HashSet<Arc<str>>>,
+    capacity: usize,
+}
+
+impl SharedValues {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            values: RwLock::new(HashSet::new()),
+            capacity: capacity.min(MAX_CACHE_CAPACITY),
+        }
+    }
+
+    /// The shared copy of `value`.
+    pub(crate) fn get(&self, value: Cow<'_, str>) -> Arc<str> {
+        if let Some(shared) = self
+            .values
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(value.as_ref())
+        {
+            return Arc::clone(shared);
+        }
+        let mut values = self.values.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(shared) = values.get(value.as_ref()) {
+            return Arc::clone(shared);
+        }
+        let value = Arc::<str>::from(value);
+        if values.len() < self.capacity {
+            values.insert(Arc::clone(&value));
+        }
+        value
+    }
 }
 
 /// A cached value or one made for a single use when the cache had no room (boxed:
@@ -454,6 +534,32 @@ mod tests {
         assert!(cache.insert_with(&["a"], || 1).is_none());
         assert!(cache.get(&["a"]).is_none());
         assert!(cache.at(0).is_none());
+    }
+
+    #[test]
+    fn keys_with_long_and_empty_parts_are_told_apart() {
+        let long = "x".repeat(300);
+        let longer = "x".repeat(301);
+        let cache = SeriesCache::new(8);
+        assert!(cache.insert_with(&[&long, ""], || 1).is_some());
+        assert!(cache.insert_with(&["", &long], || 2).is_some());
+        assert_eq!(cache.get(&[&long, ""]).map(|(_, v)| *v), Some(1));
+        assert_eq!(cache.get(&["", &long]).map(|(_, v)| *v), Some(2));
+        assert!(cache.get(&[&longer]).is_none());
+        assert!(cache.get(&[&long]).is_none());
+        assert!(cache.get(&[&long, "", ""]).is_none());
+    }
+
+    #[test]
+    fn shared_values_are_one_copy_up_to_the_capacity() {
+        let values = SharedValues::new(2);
+        let a = values.get(Cow::Borrowed("a"));
+        assert!(Arc::ptr_eq(&a, &values.get(Cow::Owned("a".to_owned()))));
+        let b = values.get(Cow::Borrowed("b"));
+        assert!(Arc::ptr_eq(&b, &values.get(Cow::Borrowed("b"))));
+        let c = values.get(Cow::Borrowed("c"));
+        assert_eq!(&*c, "c");
+        assert!(!Arc::ptr_eq(&c, &values.get(Cow::Borrowed("c"))));
     }
 
     #[test]
