@@ -95,13 +95,7 @@ impl<'a> Revenue<'a> {
         payment_method: &'a str,
         region: &'a str,
     ) -> Self {
-        Self {
-            amount_minor,
-            currency: "USD",
-            product_category,
-            payment_method,
-            region,
-        }
+        Sale::new(product_category, payment_method, region).with_amount(amount_minor)
     }
 
     /// Sets the currency (an ISO 4217 code).
