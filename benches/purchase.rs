@@ -209,6 +209,10 @@ fn render_10k(c: &mut Criterion) {
         raw_count
     );
 
+    let raw_shared = RawSdkPrometheus::start_with_values(true);
+    populate(&pools, |ev| raw_shared.sdk.record(ev));
+    check_series("raw_sdk_shared_values", &raw_shared.scrape(), expected);
+
     let prom = PromCrate::start();
     populate(&pools, |ev| prom.record(ev));
     let prom_text = prom.scrape();
@@ -228,6 +232,9 @@ fn render_10k(c: &mut Criterion) {
     g.bench_function("project_scrape", |b| b.iter(|| project.scrape()));
     g.bench_function("raw_sdk_render", |b| b.iter(|| raw.render()));
     g.bench_function("raw_sdk_scrape", |b| b.iter(|| raw.scrape()));
+    g.bench_function("raw_sdk_shared_values_scrape", |b| {
+        b.iter(|| raw_shared.scrape());
+    });
     g.bench_function("prometheus_render", |b| b.iter(|| prom.render()));
     g.bench_function("prometheus_scrape", |b| b.iter(|| prom.scrape()));
     g.finish();

@@ -120,6 +120,7 @@ def main():
         "project_scrape": median_ns(run, "render_10k", "project_scrape"),
         "raw_sdk_render": median_ns(run, "render_10k", "raw_sdk_render"),
         "raw_sdk_scrape": median_ns(run, "render_10k", "raw_sdk_scrape"),
+        "raw_sdk_shared_values_scrape": median_ns(run, "render_10k", "raw_sdk_shared_values_scrape"),
         "prometheus_render": median_ns(run, "render_10k", "prometheus_render"),
         "prometheus_scrape": median_ns(run, "render_10k", "prometheus_scrape"),
     }
@@ -209,6 +210,8 @@ def main():
          None, render["project_scrape"], encode["project"], rss["project"]),
         ("raw `opentelemetry_sdk` + opentelemetry-prometheus", lr.get("series", "n/a"),
          render["raw_sdk_render"], render["raw_sdk_scrape"], encode["raw_sdk"], rss["raw_sdk"]),
+        ("raw `opentelemetry_sdk` + opentelemetry-prometheus, reference-counted label values", lr.get("series", "n/a"),
+         None, render["raw_sdk_shared_values_scrape"], None, {}),
         ("`prometheus` crate 0.14", lq.get("series", "n/a"),
          render["prometheus_render"], render["prometheus_scrape"], None, rss["prometheus"]),
         (PROM_CLIENT, ln.get("series", "n/a"),
@@ -222,6 +225,10 @@ def main():
     w("- *render*: the registry's text exposition in-process (`gather` + `TextEncoder`;")
     w("  prom-client: `registry.metrics()`). The project exposes its text only through the")
     w("  bridge, so its figure is the scrape.")
+    w("- *reference-counted label values*: the raw SDK peer again, with its label values")
+    w("  as `Arc<str>` instead of `&'static str`, as values a service reads at run time")
+    w("  are and as the project keeps them. The SDK clones every attribute set on each")
+    w("  collection; a static string copies for free, a shared one touches its count.")
     w("- *scrape*: `GET /metrics` over a fresh loopback connection, body read to the end:")
     w("  the project's bridge, and for the others an axum server of the same shape")
     w("  (one-worker Tokio runtime, gather and encode per request).")
@@ -266,7 +273,9 @@ def main():
           f"{one['project_calls'] / one['floor']:.1f}x below the per-call path and "
           f"{one['project_bound'] / one['floor']:.1f}x below the held-handle path.")
     parts = []
-    for key, label in (("raw_sdk_scrape", "raw SDK + opentelemetry-prometheus"), ("prometheus_scrape", "`prometheus` crate")):
+    for key, label in (("raw_sdk_scrape", "raw SDK + opentelemetry-prometheus"),
+                       ("raw_sdk_shared_values_scrape", "the same with reference-counted label values"),
+                       ("prometheus_scrape", "`prometheus` crate")):
         r = ratio_words(render["project_scrape"], render[key])
         if r:
             parts.append(f"{r} than {label}")
@@ -306,6 +315,10 @@ def main():
     w(check_line("project Prometheus render <= raw SDK + opentelemetry-prometheus render at ~10k series (both scraped over loopback)",
                  None if ps is None or rs is None else ps <= rs,
                  f"{fmt_ms(ps)} ms vs {fmt_ms(rs)} ms"))
+    rsv = render["raw_sdk_shared_values_scrape"]
+    if ps is not None and rsv is not None:
+        w(f"  (against the raw SDK peer with reference-counted label values: {fmt_ms(ps)} ms vs {fmt_ms(rsv)} ms,"
+          f" {ratio_words(ps, rsv) or 'n/a'})")
     w("")
 
     w("## Machine and run")

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use business_metrics::catalog::{self, keys};
 use business_metrics::{
@@ -11,7 +12,7 @@ use business_metrics::{
 };
 use business_metrics_exporter::{ExporterKind, MetricsGuard};
 use opentelemetry::metrics::{Counter, Histogram, MeterProvider as _};
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::metrics::{
     InMemoryMetricExporter, Instrument, MeterProviderBuilder, PeriodicReader, SdkMeterProvider,
     Stream,
@@ -236,6 +237,9 @@ pub fn in_memory_provider() -> (SdkMeterProvider, InMemoryMetricExporter) {
 /// names, units and buckets as the catalog, and a `KeyValue` array built per call.
 #[derive(Debug)]
 pub struct RawSdk {
+    /// Label values as reference-counted strings, as values a service reads at run
+    /// time are (the SDK clones them on every collection), instead of `&'static str`.
+    shared_values: bool,
     funnel: Counter<u64>,
     conversions: Counter<u64>,
     time_to_conversion: Histogram<f64>,
@@ -245,6 +249,10 @@ pub struct RawSdk {
 
 impl RawSdk {
     pub fn new(provider: &SdkMeterProvider) -> Self {
+        Self::with_values(provider, false)
+    }
+
+    pub fn with_values(provider: &SdkMeterProvider, shared_values: bool) -> Self {
         // The project's instrumentation scope, so every exposition and OTLP request
         // carries the same scope labels and the render figures compare like with like.
         let meter = provider.meter_with_scope(business_metrics::instrumentation_scope());
@@ -258,6 +266,7 @@ impl RawSdk {
         let ttc = &catalog::TIME_TO_CONVERSION;
         let order = &catalog::ORDER_VALUE_CENTS;
         Self {
+            shared_values,
             funnel: counter(&catalog::FUNNEL_STEP),
             conversions: counter(&catalog::CONVERSIONS),
             time_to_conversion: meter
@@ -277,6 +286,15 @@ impl RawSdk {
     }
 
     #[inline]
+    fn value(&self, v: &'static str) -> Value {
+        if self.shared_values {
+            Value::String(Arc::<str>::from(v).into())
+        } else {
+            Value::from(v)
+        }
+    }
+
+    #[inline]
     pub fn record(&self, ev: &Event) {
         let device = ev.device.as_str();
         for step in STEPS {
@@ -284,9 +302,9 @@ impl RawSdk {
                 1,
                 &[
                     KeyValue::new(keys::STEP, step),
-                    KeyValue::new(keys::SOURCE, ev.source),
+                    KeyValue::new(keys::SOURCE, self.value(ev.source)),
                     KeyValue::new(keys::DEVICE_TYPE, device),
-                    KeyValue::new(keys::EXPERIMENT_VARIANT, ev.variant),
+                    KeyValue::new(keys::EXPERIMENT_VARIANT, self.value(ev.variant)),
                 ],
             );
         }
@@ -294,7 +312,7 @@ impl RawSdk {
             1,
             &[
                 KeyValue::new(keys::CONVERSION_TYPE, PURCHASE),
-                KeyValue::new(keys::SOURCE, ev.source),
+                KeyValue::new(keys::SOURCE, self.value(ev.source)),
                 KeyValue::new(keys::DEVICE_TYPE, device),
             ],
         );
@@ -305,15 +323,18 @@ impl RawSdk {
         self.revenue.add(
             ev.amount_cents,
             &[
-                KeyValue::new(keys::PRODUCT_CATEGORY, ev.category),
-                KeyValue::new(keys::PAYMENT_METHOD, ev.payment),
-                KeyValue::new(keys::REGION, ev.region),
+                KeyValue::new(keys::PRODUCT_CATEGORY, self.value(ev.category)),
+                KeyValue::new(keys::PAYMENT_METHOD, self.value(ev.payment)),
+                KeyValue::new(keys::REGION, self.value(ev.region)),
                 KeyValue::new(keys::CURRENCY, CURRENCY),
             ],
         );
         self.order_value.record(
             ev.amount_cents,
-            &[KeyValue::new(keys::PRODUCT_CATEGORY, ev.category)],
+            &[KeyValue::new(
+                keys::PRODUCT_CATEGORY,
+                self.value(ev.category),
+            )],
         );
     }
 }
@@ -331,12 +352,18 @@ pub struct RawSdkPrometheus {
 
 impl RawSdkPrometheus {
     pub fn start() -> Self {
+        Self::start_with_values(false)
+    }
+
+    /// With `shared_values`, label values are reference-counted strings (see
+    /// [`RawSdk`]).
+    pub fn start_with_values(shared_values: bool) -> Self {
         let (provider, registry) = prometheus_provider();
         let runtime = server_runtime();
         let served = registry.clone();
         let addr = serve_text(&runtime, move || render_registry(&served));
         Self {
-            sdk: RawSdk::new(&provider),
+            sdk: RawSdk::with_values(&provider, shared_values),
             registry,
             addr,
             _provider: provider,
