@@ -193,7 +193,10 @@ def main():
     w("cardinality limit). The raw SDK and `prometheus` peers build their attribute")
     w("arrays or label slices per call from `&'static str` pool values, as a team writes")
     w("them by hand. The two-thread figure is two threads recording on the same")
-    w("instruments at once (both threads' events per second of wall time).")
+    w("instruments at once (both threads' events per second of wall time). On a")
+    w("2-core machine the two threads share both cores with everything else running,")
+    w("so that column is the noisiest: between runs on the machine below it moved by")
+    w("up to 3x for the same code, while the one-thread column moved by a few percent.")
     w("")
 
     w("## Export and memory at ~10k series")
