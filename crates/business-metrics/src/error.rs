@@ -46,7 +46,7 @@ pub enum RecordError {
     /// A currency code that is not an active ISO 4217 code.
     #[error("unknown currency {code:?}; pass an ISO 4217 code such as \"USD\" or \"EUR\"")]
     UnknownCurrency {
-        /// The refused code (truncated to 16 bytes).
+        /// The refused code (its first 16 characters).
         code: String,
     },
     /// A session guard was ended a second time.
