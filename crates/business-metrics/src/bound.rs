@@ -107,11 +107,7 @@ impl BoundFunnel {
             ))
         }))?;
         if let Some(funnel) = self.series() {
-            m.add_step(
-                funnel,
-                StepRef::Checkout(checkout_step_index(CheckoutStep::OrderConfirmed)),
-            );
-            m.add_purchase(funnel, secs);
+            m.complete_purchase(funnel, secs);
         }
         sale.add(amount);
         Ok(())

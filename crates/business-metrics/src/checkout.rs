@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use crate::error::RecordError;
 use crate::metrics::{
-    check_duration, seconds_between, BusinessMetrics, FunnelContext, FunnelSeries, Revenue, StepRef,
+    check_duration, seconds_between, BusinessMetrics, FunnelContext, FunnelSeries, Revenue,
 };
 use crate::series::Held;
 use crate::types::{CheckoutStep, FunnelStep};
@@ -100,13 +100,7 @@ impl CheckoutTracker {
             Ok((secs, m.sale(revenue)?))
         })())?;
         if let Some(funnel) = self.funnel() {
-            m.add_step(
-                funnel,
-                StepRef::Checkout(crate::metrics::checkout_step_index(
-                    CheckoutStep::OrderConfirmed,
-                )),
-            );
-            m.add_purchase(funnel, secs);
+            m.complete_purchase(funnel, secs);
         }
         m.add_sale(amount, sale.get(), now);
         Ok(())

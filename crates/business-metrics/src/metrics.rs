@@ -698,6 +698,16 @@ impl BusinessMetrics {
         funnel.purchases(&self.inner).add(&i.conversions, 0);
     }
 
+    /// Records the end of a purchase on a funnel context's series: the
+    /// `order_confirmed` step and the purchase conversion taking `secs`.
+    pub(crate) fn complete_purchase(&self, funnel: &FunnelSeries, secs: f64) {
+        self.add_step(
+            funnel,
+            StepRef::Checkout(checkout_step_index(CheckoutStep::OrderConfirmed)),
+        );
+        self.add_purchase(funnel, secs);
+    }
+
     /// Records a purchase conversion on a funnel context's series.
     pub(crate) fn add_purchase(&self, funnel: &FunnelSeries, secs: f64) {
         let i = &self.inner.instruments;
