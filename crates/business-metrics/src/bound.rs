@@ -4,7 +4,7 @@
 use crate::error::RecordError;
 use crate::metrics::{
     check_amount, check_duration, checkout_step_index, BusinessMetrics, FunnelContext,
-    FunnelSeries, Sale, SaleSeries, StepRef, CHECKOUT_ERROR_INDEX,
+    FunnelSeries, Sale, SaleSeries, CHECKOUT_ERROR_INDEX,
 };
 use crate::series::Held;
 use crate::types::CheckoutStep;
@@ -61,6 +61,7 @@ impl BusinessMetrics {
 }
 
 impl BoundFunnel {
+    #[inline]
     fn series(&self) -> Option<&FunnelSeries> {
         self.funnel.get(self.metrics.funnels())
     }
@@ -70,15 +71,14 @@ impl BoundFunnel {
     pub fn step(&self, step: CheckoutStep) {
         if let Some(funnel) = self.series() {
             self.metrics
-                .add_step(funnel, StepRef::Checkout(checkout_step_index(step)));
+                .add_checkout_step(funnel, checkout_step_index(step));
         }
     }
 
     /// Records `checkout_error`.
     pub fn checkout_failed(&self) {
         if let Some(funnel) = self.series() {
-            self.metrics
-                .add_step(funnel, StepRef::Checkout(CHECKOUT_ERROR_INDEX));
+            self.metrics.add_checkout_step(funnel, CHECKOUT_ERROR_INDEX);
         }
     }
 
@@ -115,6 +115,7 @@ impl BoundFunnel {
 }
 
 impl BoundSale {
+    #[inline]
     fn add(&self, amount: u64) {
         let m = &self.metrics;
         if let Some(sale) = self.sale.get(m.sales()) {

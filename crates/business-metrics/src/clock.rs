@@ -40,8 +40,15 @@ impl Clock for SystemClock {
         // Both clocks count the same monotonic time; the coarse one lags by up to a
         // tick. Anchoring them once maps coarse readings onto `Instant`s.
         static ANCHOR: OnceLock<(Instant, coarsetime::Instant)> = OnceLock::new();
-        let (at, coarse_at) = *ANCHOR.get_or_init(|| (Instant::now(), coarsetime::Instant::now()));
-        let since = coarsetime::Instant::now().duration_since(coarse_at);
+        // `now_without_cache_update`: `now` would also store the reading in a
+        // process-wide cell, a shared cache line every recording thread would write.
+        let (at, coarse_at) = *ANCHOR.get_or_init(|| {
+            (
+                Instant::now(),
+                coarsetime::Instant::now_without_cache_update(),
+            )
+        });
+        let since = coarsetime::Instant::now_without_cache_update().duration_since(coarse_at);
         at.checked_add(Duration::from(since))
             .unwrap_or_else(Instant::now)
     }

@@ -80,7 +80,13 @@
 //! first event of a combination is validated and resolved, later ones are a lock-free
 //! lookup and one update per instrument, with no heap allocation. With the
 //! `bound-instruments` feature those series are the OpenTelemetry API's bound
-//! instruments, which skip the SDK's per-call attribute lookup. Enable that feature
+//! instruments, which skip the SDK's per-call attribute lookup, and a cached counter
+//! series counts in its own atomic: an observable instrument's callback,
+//! `business.pending_counts`, hands the totals to the SDK before every collection
+//! (and the last handle's drop does so once more), so every reader sees every
+//! update made before it collects. That instrument never reports a value and is
+//! never exported; a view that drops it by name would hold back the cached counts,
+//! so leave it be. Enable that feature
 //! only with `opentelemetry_sdk`'s `experimental_metrics_bound_instruments` (an SDK
 //! built without it drops what bound instruments record);
 //! `business-metrics-exporter` enables both. The caches hold 2048 combinations of

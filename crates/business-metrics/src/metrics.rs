@@ -239,15 +239,29 @@ impl FunnelSeries {
         }
     }
 
+    #[inline]
     fn step(&self, i: &Instruments, index: usize) -> Option<&CounterSeries> {
+        let lazy = self.steps.get(index)?;
+        if let Some(series) = lazy.get() {
+            return Some(series);
+        }
         let value = *CHECKOUT_STEP_VALUES.get(index)?;
-        Some(self.steps.get(index)?.get_or_init(|| {
+        Some(lazy.get_or_init(|| {
             CounterSeries::new(
                 &i.funnel_step,
                 self.labels.attributes(StringValue::from(value)).into(),
                 self.binding,
             )
         }))
+    }
+
+    /// Flushes the step series (purchases are flushed where they are shared).
+    fn flush_steps(&self) {
+        for step in &self.steps {
+            if let Some(series) = step.get() {
+                series.flush();
+            }
+        }
     }
 
     fn purchases(&self, inner: &Inner) -> &CounterSeries {
@@ -304,6 +318,28 @@ struct Instruments {
     rejected: Counter<u64>,
     // Held so the callback's registration lives as long as the handle.
     _revenue_per_minute: ObservableGauge<u64>,
+    _pending_counts: ObservableGauge<u64>,
+}
+
+/// The name of the instrument whose callback flushes the counts held by cached
+/// series before each collection. It never reports a value, so no reader exports it.
+pub(crate) const PENDING_COUNTS: &str = "business.pending_counts";
+
+/// The instrument that flushes `inner`'s cached series whenever a reader collects.
+/// It holds `inner` weakly: dropping the last handle flushes one last time.
+fn pending_counts(meter: &Meter, inner: std::sync::Weak<Inner>) -> ObservableGauge<u64> {
+    meter
+        .u64_observable_gauge(PENDING_COUNTS)
+        .with_description(
+            "Never reported: its callback hands the counts held by pre-resolved \
+             series to their counters before each collection.",
+        )
+        .with_callback(move |_| {
+            if let Some(inner) = inner.upgrade() {
+                inner.flush();
+            }
+        })
+        .build()
 }
 
 fn counter(meter: &Meter, d: &'static MetricDescriptor) -> Counter<u64> {
@@ -346,6 +382,31 @@ struct Inner {
     /// Purchase series per source and device, shared by the cached funnel contexts.
     purchases: Mutex<HashMap<(StringValue, DeviceType), Arc<CounterSeries>>>,
     purchase_time: OnceLock<HistogramSeries<f64>>,
+}
+
+impl Inner {
+    /// Hands the counts of every cached counter series to the SDK. Runs before each
+    /// collection, from the callback of `business.pending_counts`.
+    fn flush(&self) {
+        self.funnels.for_each(FunnelSeries::flush_steps);
+        for series in self
+            .purchases
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+        {
+            series.flush();
+        }
+        self.sales.for_each(|sale| sale.revenue.flush());
+    }
+}
+
+impl Drop for Inner {
+    /// The last handle is gone: what its series counted since the last collection
+    /// goes to the SDK, which exports it with the next one.
+    fn drop(&mut self) {
+        self.flush();
+    }
 }
 
 impl fmt::Debug for Inner {
@@ -441,36 +502,37 @@ impl BusinessMetricsBuilder {
                 }
             })
             .build();
-        let instruments = Instruments {
-            funnel_step: counter(meter, &catalog::FUNNEL_STEP),
-            conversions: counter(meter, &catalog::CONVERSIONS),
-            time_to_conversion: f64_histogram(meter, &catalog::TIME_TO_CONVERSION),
-            revenue: counter(meter, &catalog::REVENUE_CENTS),
-            order_value: u64_histogram(meter, &catalog::ORDER_VALUE_CENTS),
-            feature_usage: counter(meter, &catalog::FEATURE_USAGE),
-            session_duration: f64_histogram(meter, &catalog::SESSION_DURATION),
-            active_users: meter
-                .u64_gauge(catalog::ACTIVE_USERS.name)
-                .with_unit(catalog::ACTIVE_USERS.unit)
-                .with_description(catalog::ACTIVE_USERS.description)
-                .build(),
-            rejected: counter(meter, &catalog::REJECTED_EVENTS),
-            _revenue_per_minute: revenue_per_minute,
-        };
-        BusinessMetrics {
-            inner: Arc::new(Inner {
-                instruments,
-                policy: self.policy,
-                clock: self.clock,
-                window,
-                funnels: SeriesCache::new(self.cache_capacity),
-                sales: SeriesCache::new(self.cache_capacity),
-                values: SharedValues::new(self.cache_capacity),
-                order_values: Mutex::new(HashMap::new()),
-                purchases: Mutex::new(HashMap::new()),
-                purchase_time: OnceLock::new(),
-            }),
-        }
+        let cache_capacity = self.cache_capacity;
+        let (policy, clock) = (self.policy, self.clock);
+        let inner = Arc::new_cyclic(|weak| Inner {
+            instruments: Instruments {
+                funnel_step: counter(meter, &catalog::FUNNEL_STEP),
+                conversions: counter(meter, &catalog::CONVERSIONS),
+                time_to_conversion: f64_histogram(meter, &catalog::TIME_TO_CONVERSION),
+                revenue: counter(meter, &catalog::REVENUE_CENTS),
+                order_value: u64_histogram(meter, &catalog::ORDER_VALUE_CENTS),
+                feature_usage: counter(meter, &catalog::FEATURE_USAGE),
+                session_duration: f64_histogram(meter, &catalog::SESSION_DURATION),
+                active_users: meter
+                    .u64_gauge(catalog::ACTIVE_USERS.name)
+                    .with_unit(catalog::ACTIVE_USERS.unit)
+                    .with_description(catalog::ACTIVE_USERS.description)
+                    .build(),
+                rejected: counter(meter, &catalog::REJECTED_EVENTS),
+                _revenue_per_minute: revenue_per_minute,
+                _pending_counts: pending_counts(meter, weak.clone()),
+            },
+            policy,
+            clock,
+            window,
+            funnels: SeriesCache::new(cache_capacity),
+            sales: SeriesCache::new(cache_capacity),
+            values: SharedValues::new(cache_capacity),
+            order_values: Mutex::new(HashMap::new()),
+            purchases: Mutex::new(HashMap::new()),
+            purchase_time: OnceLock::new(),
+        });
+        BusinessMetrics { inner }
     }
 }
 
@@ -577,14 +639,20 @@ impl BusinessMetrics {
     }
 
     /// Passes a refusal through, counting it on `business.rejected_events`.
+    #[inline]
     pub(crate) fn rejected<T>(&self, result: Result<T, RecordError>) -> Result<T, RecordError> {
         if let Err(e) = &result {
-            self.inner
-                .instruments
-                .rejected
-                .add(1, &[KeyValue::new(keys::REASON, e.reason())]);
+            self.count_rejection(e);
         }
         result
+    }
+
+    #[cold]
+    fn count_rejection(&self, e: &RecordError) {
+        self.inner
+            .instruments
+            .rejected
+            .add(1, &[KeyValue::new(keys::REASON, e.reason())]);
     }
 
     pub(crate) fn label(
@@ -664,15 +732,20 @@ impl BusinessMetrics {
     }
 
     /// Records a step on a funnel context's series.
+    #[inline]
     pub(crate) fn add_step(&self, funnel: &FunnelSeries, step: StepRef) {
         match step {
-            StepRef::Checkout(index) => {
-                let i = &self.inner.instruments;
-                if let Some(series) = funnel.step(i, index) {
-                    series.add(&i.funnel_step, 1);
-                }
-            }
+            StepRef::Checkout(index) => self.add_checkout_step(funnel, index),
             StepRef::Other(value) => self.add_funnel_step(&funnel.labels, value),
+        }
+    }
+
+    /// Records the checkout step at `index` of [`CHECKOUT_STEP_VALUES`].
+    #[inline]
+    pub(crate) fn add_checkout_step(&self, funnel: &FunnelSeries, index: usize) {
+        let i = &self.inner.instruments;
+        if let Some(series) = funnel.step(i, index) {
+            series.add(&i.funnel_step, 1);
         }
     }
 
@@ -700,15 +773,14 @@ impl BusinessMetrics {
 
     /// Records the end of a purchase on a funnel context's series: the
     /// `order_confirmed` step and the purchase conversion taking `secs`.
+    #[inline]
     pub(crate) fn complete_purchase(&self, funnel: &FunnelSeries, secs: f64) {
-        self.add_step(
-            funnel,
-            StepRef::Checkout(checkout_step_index(CheckoutStep::OrderConfirmed)),
-        );
+        self.add_checkout_step(funnel, checkout_step_index(CheckoutStep::OrderConfirmed));
         self.add_purchase(funnel, secs);
     }
 
     /// Records a purchase conversion on a funnel context's series.
+    #[inline]
     pub(crate) fn add_purchase(&self, funnel: &FunnelSeries, secs: f64) {
         let i = &self.inner.instruments;
         self.inner
@@ -826,6 +898,7 @@ impl BusinessMetrics {
     }
 
     /// Records a validated sale at `at` (an instant of this instance's clock).
+    #[inline]
     pub(crate) fn add_sale(&self, amount: u64, sale: &SaleSeries, at: Instant) {
         sale.order_value.record(amount);
         self.inner.window.add_at(&sale.region, at, amount);

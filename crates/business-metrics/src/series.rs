@@ -6,10 +6,11 @@
 //! and every later one is a cache probe plus one update per instrument.
 //!
 //! With the `bound-instruments` feature, cached series hold the OpenTelemetry API's
-//! bound instruments (`Counter::bind`, `Histogram::bind`): an update is then a direct
-//! write into the SDK's aggregator. Without it, they hold a pre-built, key-sorted
-//! attribute slice, which saves validation and allocation but leaves the SDK's
-//! per-call lookup.
+//! bound instruments (`Counter::bind`, `Histogram::bind`): a histogram update is
+//! then a direct write into the SDK's aggregator, and a counter update one atomic
+//! add that the series hands to its bound counter before each collection (see
+//! [`CounterSeries`]). Without it, they hold a pre-built, key-sorted attribute
+//! slice, which saves validation and allocation but leaves the SDK's per-call lookup.
 //!
 //! The caches never evict: an entry lives as long as its [`BusinessMetrics`]. Past
 //! their capacity, combinations are recorded on the uncached path, which behaves the
@@ -45,9 +46,20 @@ pub(crate) enum Binding {
 
 /// One counter series. It does not hold its instrument: each update names it, so a
 /// series kept in a cache stays small.
+///
+/// A bound series counts in its own atomic and hands the total to the SDK's bound
+/// counter when [`flush`](Self::flush) runs, which [`BusinessMetrics`] arranges
+/// before every collection (an observable instrument's callback runs ahead of the
+/// collection of every reader). An update is then one uncontended atomic add. The
+/// exported values are the same: a collection sees every update made before it.
+///
+/// [`BusinessMetrics`]: crate::BusinessMetrics
 pub(crate) enum CounterSeries {
     #[cfg(feature = "bound-instruments")]
-    Bound(opentelemetry::metrics::BoundCounter<u64>),
+    Bound {
+        bound: opentelemetry::metrics::BoundCounter<u64>,
+        pending: std::sync::atomic::AtomicU64,
+    },
     Unbound(Box<[KeyValue]>),
 }
 
@@ -58,20 +70,42 @@ impl CounterSeries {
         let attributes = sorted(attributes);
         #[cfg(feature = "bound-instruments")]
         if binding == Binding::Bound {
-            return Self::Bound(counter.bind(&attributes));
+            return Self::Bound {
+                bound: counter.bind(&attributes),
+                pending: std::sync::atomic::AtomicU64::new(0),
+            };
         }
         #[cfg(not(feature = "bound-instruments"))]
         let _ = (counter, binding);
         Self::Unbound(attributes.into_boxed_slice())
     }
 
-    /// Adds `value`; `counter` is the instrument the series was made from.
+    /// Adds `value`; `counter` is the instrument the series was made from. Adding 0
+    /// goes to the SDK at once, so the series exists from then on.
     #[inline]
     pub(crate) fn add(&self, counter: &Counter<u64>, value: u64) {
         match self {
             #[cfg(feature = "bound-instruments")]
-            Self::Bound(bound) => bound.add(value),
+            Self::Bound { bound, pending } => {
+                if value == 0 {
+                    bound.add(0);
+                } else {
+                    // Wraps as the SDK's own sum does; a flush empties it long before.
+                    pending.fetch_add(value, Ordering::Relaxed);
+                }
+            }
             Self::Unbound(attributes) => counter.add(value, attributes),
+        }
+    }
+
+    /// Hands what a bound series has counted since the last flush to the SDK.
+    pub(crate) fn flush(&self) {
+        #[cfg(feature = "bound-instruments")]
+        if let Self::Bound { bound, pending } = self {
+            let value = pending.swap(0, Ordering::Relaxed);
+            if value > 0 {
+                bound.add(value);
+            }
         }
     }
 }
@@ -136,6 +170,12 @@ impl LazyCounter {
     #[inline]
     pub(crate) fn get_or_init(&self, init: impl FnOnce() -> CounterSeries) -> &CounterSeries {
         self.0.get_or_init(init)
+    }
+
+    /// The series, if it was created.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<&CounterSeries> {
+        self.0.get()
     }
 }
 
@@ -245,6 +285,15 @@ impl<V> SeriesCache<V> {
     #[inline]
     pub(crate) fn at(&self, idx: usize) -> Option<&V> {
         self.slots.get(idx)?.get().map(|e| &e.value)
+    }
+
+    /// Calls `f` on every entry.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&V)) {
+        for slot in &*self.slots {
+            if let Some(entry) = slot.get() {
+                f(&entry.value);
+            }
+        }
     }
 
     /// The entry for `key`, created by `make` if absent. `None` when the cache is full
@@ -434,6 +483,7 @@ impl<V> Held<V> {
         }
     }
 
+    #[inline]
     pub(crate) fn get<'a>(&'a self, cache: &'a SeriesCache<V>) -> Option<&'a V> {
         match self {
             Self::Cached(idx) => cache.at(*idx),
