@@ -4,10 +4,11 @@ use std::time::Instant;
 
 use crate::error::RecordError;
 use crate::metrics::{
-    check_duration, seconds_between, BusinessMetrics, FunnelContext, FunnelSeries, Revenue,
+    check_duration, checkout_step_index, seconds_between, BusinessMetrics, FunnelContext,
+    FunnelSeries, Revenue, CHECKOUT_ERROR_INDEX,
 };
 use crate::series::Held;
-use crate::types::{CheckoutStep, FunnelStep};
+use crate::types::CheckoutStep;
 
 /// Records one session's way through the checkout funnel.
 ///
@@ -48,19 +49,23 @@ impl CheckoutTracker {
         self.session_start
     }
 
+    #[inline]
     fn funnel(&self) -> Option<&FunnelSeries> {
         self.funnel.get(self.metrics.funnels())
     }
 
-    fn record(&self, step: FunnelStep<'static>) {
-        if let (Ok(step), Some(funnel)) = (self.metrics.step_ref(step), self.funnel()) {
-            self.metrics.add_step(funnel, step);
+    /// Records the checkout step at `index` of the funnel's step values.
+    #[inline]
+    fn record(&self, index: usize) {
+        if let Some(funnel) = self.funnel() {
+            self.metrics.add_checkout_step(funnel, index);
         }
     }
 
     /// Records a step of the funnel.
+    #[inline]
     pub fn step(&self, step: CheckoutStep) {
-        self.record(FunnelStep::Checkout(step));
+        self.record(checkout_step_index(step));
     }
 
     /// Records `cart_view`: the funnel's entry.
@@ -108,6 +113,6 @@ impl CheckoutTracker {
 
     /// Records a failed checkout (`checkout_error`).
     pub fn checkout_failed(&self) {
-        self.record(FunnelStep::CheckoutError);
+        self.record(CHECKOUT_ERROR_INDEX);
     }
 }

@@ -914,9 +914,19 @@ impl BusinessMetrics {
         step: FunnelStep<'_>,
         ctx: &FunnelContext<'_>,
     ) -> Result<(), RecordError> {
-        let (step, funnel) =
-            self.rejected(self.step_ref(step).and_then(|s| Ok((s, self.funnel(ctx)?))))?;
-        self.add_step(funnel.get(), step);
+        let index = match step {
+            FunnelStep::Checkout(s) => checkout_step_index(s),
+            FunnelStep::CheckoutError => CHECKOUT_ERROR_INDEX,
+            FunnelStep::Milestone(_) => {
+                let (step, funnel) =
+                    self.rejected(self.step_ref(step).and_then(|s| Ok((s, self.funnel(ctx)?))))?;
+                self.add_step(funnel.get(), step);
+                return Ok(());
+            }
+        };
+        // A checkout step needs no validation of its own: only the context's.
+        let funnel = self.rejected(self.funnel(ctx))?;
+        self.add_checkout_step(funnel.get(), index);
         Ok(())
     }
 

@@ -374,12 +374,36 @@ fn key_eq(mut stored: &[u8], key: &[&str]) -> bool {
         let Some((bytes, rest)) = rest.split_at_checked(len) else {
             return false;
         };
-        if bytes != part.as_bytes() {
+        if !bytes_eq(bytes, part.as_bytes()) {
             return false;
         }
         stored = rest;
     }
     stored.is_empty()
+}
+
+/// `a == b`, without a call to `memcmp` for the short values labels have: up to 16
+/// bytes are compared as two overlapping words.
+#[inline]
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n > 16 {
+        return a == b;
+    }
+    let word8 = |s: &[u8], at: usize| {
+        s.get(at..at + 8)
+            .and_then(|w| w.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    if n >= 8 {
+        // Two overlapping reads cover 8 to 16 bytes.
+        word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8)
+    } else {
+        tail(a) == tail(b)
+    }
 }
 
 /// Up to 7 bytes as one word, without a byte loop.
@@ -532,6 +556,21 @@ mod tests {
         }
         // Parts are separated: ("1", "0x") is not ("10", "x").
         assert!(cache.get(&["1", "0x"]).is_none());
+    }
+
+    #[test]
+    fn short_comparisons_see_every_byte() {
+        for n in 0..=20usize {
+            let a: Vec<u8> = (b'a'..=b'z').cycle().take(n).collect();
+            assert!(bytes_eq(&a, &a.clone()), "length {n}");
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!bytes_eq(&a, &b), "length {n}, byte {at}");
+            }
+            let longer = [a.as_slice(), b"x"].concat();
+            assert!(!bytes_eq(&a, &longer), "length {n}");
+        }
     }
 
     #[test]
