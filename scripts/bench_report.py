@@ -208,7 +208,7 @@ def main():
     lq = large.get("prometheus", {})
     ln = node.get("large_series", {})
     rows = [
-        ("**this project** (bridge = opentelemetry-prometheus)",
+        ("**this project** (bridge = its own text encoder)",
          f"{lp.get('series', 'n/a')} + {lp.get('revenue_per_minute_series', 0)} per-minute",
          None, render["project_scrape"], encode["project"], rss["project"]),
         ("raw `opentelemetry_sdk` + opentelemetry-prometheus", lr.get("series", "n/a"),

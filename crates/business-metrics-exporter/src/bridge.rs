@@ -1,23 +1,28 @@
-//! The Prometheus bridge: an OpenTelemetry reader that keeps a Prometheus registry,
-//! served at `/metrics` by a small axum server on the application's Tokio runtime.
+//! The Prometheus bridge: an OpenTelemetry reader collected on each scrape and written
+//! as Prometheus text, served at `/metrics` by a small axum server on the
+//! application's Tokio runtime.
 
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use opentelemetry_prometheus::PrometheusExporter;
-use prometheus::{Encoder, Registry, TextEncoder};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::BridgeConfig;
 use crate::error::InitError;
+use crate::exposition::Exposition;
 use crate::secret::Secret;
 
 /// The path the bridge serves.
@@ -27,7 +32,7 @@ pub const METRICS_PATH: &str = "/metrics";
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 struct BridgeState {
-    registry: Registry,
+    reader: BridgeReader,
     bearer_token: Option<Secret>,
     /// The size of the last exposition, so the next one is written into a buffer
     /// of about the right size instead of growing through a dozen copies.
@@ -62,22 +67,93 @@ impl Drop for BridgeServer {
     }
 }
 
-/// Builds the reader that the meter provider must be given.
-pub(crate) fn reader(registry: &Registry) -> Result<PrometheusExporter, InitError> {
-    opentelemetry_prometheus::exporter()
-        .with_registry(registry.clone())
-        .build()
-        .map_err(|e| InitError::Exporter {
-            exporter: "prometheus",
-            reason: e.to_string(),
-        })
+/// The reader the meter provider is given and the server collects on each scrape:
+/// the SDK's manual reader with cumulative temporality, as Prometheus expects.
+/// Clones share the reader and the scrape buffers.
+#[derive(Clone, Debug)]
+pub(crate) struct BridgeReader {
+    shared: Arc<SharedReader>,
+}
+
+/// What the clones of a [`BridgeReader`] share.
+#[derive(Debug)]
+struct SharedReader {
+    reader: ManualReader,
+    /// One scrape at a time: the collected metrics and the text writer, both reused.
+    scrape: Mutex<Scrape>,
+}
+
+/// The state of the scrapes, kept from one to the next.
+#[derive(Debug, Default)]
+struct Scrape {
+    metrics: ResourceMetrics,
+    exposition: Exposition,
+}
+
+impl BridgeReader {
+    /// A reader not yet given to a meter provider.
+    pub(crate) fn new() -> Self {
+        Self {
+            shared: Arc::new(SharedReader {
+                reader: ManualReader::builder()
+                    .with_temporality(Temporality::Cumulative)
+                    .build(),
+                scrape: Mutex::new(Scrape::default()),
+            }),
+        }
+    }
+
+    /// Collects every instrument now and appends the Prometheus text to `out`.
+    ///
+    /// # Errors
+    /// The SDK's error when the provider is shut down (or the reader was never
+    /// given to one).
+    pub(crate) fn render(&self, out: &mut Vec<u8>) -> OTelSdkResult {
+        // A panic while a scrape held the lock leaves nothing to repair: every
+        // scrape collects and writes afresh.
+        let mut scrape = self
+            .shared
+            .scrape
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Scrape {
+            metrics,
+            exposition,
+        } = &mut *scrape;
+        self.shared.reader.collect(metrics)?;
+        exposition.encode(metrics, out);
+        Ok(())
+    }
+}
+
+impl MetricReader for BridgeReader {
+    fn register_pipeline(&self, pipeline: Weak<Pipeline>) {
+        self.shared.reader.register_pipeline(pipeline);
+    }
+
+    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
+        self.shared.reader.collect(rm)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.shared.reader.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.shared.reader.shutdown_with_timeout(timeout)
+    }
+
+    /// Always cumulative: Prometheus reads running totals.
+    fn temporality(&self, _kind: InstrumentKind) -> Temporality {
+        Temporality::Cumulative
+    }
 }
 
 /// Binds the listener now (so a busy port is an error from `init`) and spawns the
 /// server on `runtime`.
 pub(crate) fn serve(
     config: &BridgeConfig,
-    registry: Registry,
+    reader: BridgeReader,
     runtime: &Handle,
 ) -> Result<BridgeServer, InitError> {
     let bind_error = |source| InitError::BridgeBind {
@@ -91,7 +167,7 @@ pub(crate) fn serve(
         let _entered = runtime.enter();
         tokio::net::TcpListener::from_std(std_listener).map_err(bind_error)?
     };
-    let app = router(registry, config.bearer_token.clone());
+    let app = router(reader, config.bearer_token.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = runtime.spawn(async move {
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -108,11 +184,11 @@ pub(crate) fn serve(
     })
 }
 
-fn router(registry: Registry, bearer_token: Option<Secret>) -> Router {
+fn router(reader: BridgeReader, bearer_token: Option<Secret>) -> Router {
     Router::new()
         .route(METRICS_PATH, get(metrics))
         .with_state(Arc::new(BridgeState {
-            registry,
+            reader,
             bearer_token,
             last_len: AtomicUsize::new(0),
         }))
@@ -143,10 +219,9 @@ async fn metrics(State(state): State<Arc<BridgeState>>, headers: HeaderMap) -> R
         )
             .into_response();
     }
-    let families = state.registry.gather();
     let last = state.last_len.load(Ordering::Relaxed);
     let mut body = Vec::with_capacity(last.saturating_add(last / 8).min(MAX_RESERVED_BODY));
-    match TextEncoder::new().encode(&families, &mut body) {
+    match state.reader.render(&mut body) {
         Ok(()) => {
             state.last_len.store(body.len(), Ordering::Relaxed);
             (
@@ -160,7 +235,7 @@ async fn metrics(State(state): State<Arc<BridgeState>>, headers: HeaderMap) -> R
         }
         Err(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            "the metrics could not be encoded\n",
+            "the metrics could not be collected\n",
         )
             .into_response(),
     }

@@ -53,9 +53,9 @@ impl MetricsGuard {
         let mut bridge = None;
         if config.has(ExporterKind::Prometheus) {
             if let Some(rt) = &runtime {
-                let registry = prometheus::Registry::new();
-                builder = builder.with_reader(bridge::reader(&registry)?);
-                bridge = Some(bridge::serve(&config.prometheus, registry, rt)?);
+                let reader = bridge::BridgeReader::new();
+                builder = builder.with_reader(reader.clone());
+                bridge = Some(bridge::serve(&config.prometheus, reader, rt)?);
             }
         }
         if config.has(ExporterKind::Otlp) {

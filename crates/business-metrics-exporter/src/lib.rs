@@ -138,6 +138,7 @@ mod builder;
 mod config;
 mod error;
 mod export_log;
+mod exposition;
 mod guard;
 mod otlp;
 mod resource;

@@ -1,0 +1,1069 @@
+//! The Prometheus text format (version 0.0.4), written straight from the SDK's
+//! [`ResourceMetrics`].
+//!
+//! The output is the exposition `opentelemetry-prometheus` 0.33 (default options)
+//! gathers through a `prometheus` 0.14 registry and its `TextEncoder`, byte for byte,
+//! without the protobuf families in between. What that pipeline does, and so what
+//! this module does:
+//!
+//! - **Names**: the instrument name with every character outside `[A-Za-z0-9_:]`
+//!   after the first such character replaced by `_` (Unicode letters before it are
+//!   kept), `_` in front of a leading digit, then `_` and the unit's suffix
+//!   (`s` gives `seconds`, `By` gives `bytes`, `1` gives `ratio`, `m/s` gives
+//!   `meters_per_second`; annotations such as `{event}` and unknown units give none),
+//!   then `_total` for a monotonic sum.
+//! - **Types**: monotonic sums are counters; gauges and non-monotonic sums are
+//!   gauges; explicit-bucket histograms are histograms; exponential histograms are
+//!   left out.
+//! - **Conflicts**: the first instrument ever seen under a name fixes its type and
+//!   help: a later one of another type is dropped, a later description gives way.
+//! - **Labels**: attribute keys with every character outside `[A-Za-z0-9:]` replaced
+//!   by `_` (no prefix for a leading digit), sorted; keys that become the same label
+//!   have their values joined with `;` in the order of the original keys. Then the
+//!   scope's labels: `otel_scope_name`, `otel_scope_version`,
+//!   `otel_scope_schema_url` when set, and `otel_scope_<attribute>` for its
+//!   attributes; an attribute whose label is one of these joins its value.
+//! - **`target_info`**: a gauge of 1 labelled with the resource's attributes, unless
+//!   the resource is empty.
+//! - **Order**: families sorted by name; within a family, series sorted by the
+//!   number of labels, then by their label values in label order (not by label
+//!   names); equal ones keep the order they were collected in.
+//! - **Values**: Rust's `f64` display (`100`, `0.25`, `NaN`, `inf`, `-inf`, never an
+//!   exponent); histogram buckets cumulative, with a `+Inf` bucket of the count unless
+//!   a bound is already `+∞`, then `_sum` and `_count`.
+//! - **Escaping**: `\` and newline in help texts; `\`, newline and `"` in label
+//!   values.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use opentelemetry::{InstrumentationScope, Key, Value};
+use opentelemetry_sdk::metrics::data::{
+    AggregatedMetrics, HistogramDataPoint, Metric, MetricData, ResourceMetrics,
+};
+
+/// The family that carries the resource's attributes.
+const TARGET_INFO_NAME: &str = "target_info";
+/// The help text of [`TARGET_INFO_NAME`].
+const TARGET_INFO_HELP: &str = "Target metadata";
+
+/// The label with the instrumentation scope's name.
+const SCOPE_NAME_LABEL: &str = "otel_scope_name";
+/// The label with the instrumentation scope's version.
+const SCOPE_VERSION_LABEL: &str = "otel_scope_version";
+/// The label with the instrumentation scope's schema URL.
+const SCOPE_SCHEMA_URL_LABEL: &str = "otel_scope_schema_url";
+/// The prefix of the labels made from scope attributes.
+const SCOPE_ATTRIBUTE_PREFIX: &str = "otel_scope_";
+/// Labels that scope attributes never produce.
+const RESERVED_SCOPE_LABELS: [&str; 3] = [
+    SCOPE_NAME_LABEL,
+    SCOPE_VERSION_LABEL,
+    SCOPE_SCHEMA_URL_LABEL,
+];
+
+/// The suffix of counter names.
+const COUNTER_SUFFIX: &str = "_total";
+/// The label of a histogram bucket's upper bound.
+const BUCKET_LABEL: &str = "le";
+/// The upper bound of the last histogram bucket.
+const POSITIVE_INF: &str = "+Inf";
+/// Integral values below this are written as integers: every integer below 2^53 is
+/// exact in an `f64`, and its shortest display is its digits.
+const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0;
+
+/// Units without a plural of their own before `/`: `1/s` gives `per_second`.
+const NON_APPLICABLE_ON_PER_UNIT: [&str; 8] = ["1", "d", "h", "min", "s", "ms", "us", "ns"];
+
+/// The Prometheus metric type of a family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A monotonic sum.
+    Counter,
+    /// A gauge or a non-monotonic sum.
+    Gauge,
+    /// An explicit-bucket histogram.
+    Histogram,
+}
+
+impl Kind {
+    /// The name in the `# TYPE` line.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Counter => "counter",
+            Self::Gauge => "gauge",
+            Self::Histogram => "histogram",
+        }
+    }
+}
+
+/// A label that every series of a scope carries.
+#[derive(Debug)]
+struct ScopeLabel {
+    name: String,
+    value: String,
+}
+
+/// The `# HELP` and `# TYPE` lines of a family.
+#[derive(Debug, Default)]
+struct Header {
+    /// `None` until the family's first series.
+    kind: Option<Kind>,
+    help: String,
+    text: String,
+}
+
+impl Header {
+    /// Sets the type and help, rewriting the lines only when they change.
+    fn set(&mut self, name: &str, kind: Kind, help: &str) {
+        if self.kind == Some(kind) && self.help == help {
+            return;
+        }
+        self.kind = Some(kind);
+        help.clone_into(&mut self.help);
+        self.text.clear();
+        if !help.is_empty() {
+            self.text.push_str("# HELP ");
+            self.text.push_str(name);
+            self.text.push(' ');
+            escape_into(&mut self.text, help, false);
+            self.text.push('\n');
+        }
+        self.text.push_str("# TYPE ");
+        self.text.push_str(name);
+        self.text.push(' ');
+        self.text.push_str(kind.as_str());
+        self.text.push('\n');
+    }
+}
+
+/// The series sharing one metric name, as the registry groups them.
+#[derive(Debug)]
+struct Family {
+    name: String,
+    /// The type and help of the first instrument ever seen under this name.
+    declared: Option<(Kind, String)>,
+    /// This scrape's header: the type and help of its first series.
+    header: Header,
+    /// This scrape's series.
+    series: Vec<Series>,
+}
+
+impl Family {
+    fn new(name: String) -> Self {
+        Self {
+            name,
+            declared: None,
+            header: Header::default(),
+            series: Vec::new(),
+        }
+    }
+
+    /// Checks an instrument against the first one seen under this name: `false` if
+    /// its type differs (it is dropped). The first one's help stays.
+    fn declare(&mut self, kind: Kind, description: &str) -> bool {
+        match &self.declared {
+            Some((declared, _)) => *declared == kind,
+            None => {
+                self.declared = Some((kind, description.to_owned()));
+                true
+            }
+        }
+    }
+
+    /// Before a series of a declared instrument: the first series of a scrape sets
+    /// the header.
+    fn open_declared(&mut self) {
+        if self.series.is_empty() {
+            if let Some((kind, help)) = &self.declared {
+                self.header.set(&self.name, *kind, help);
+            }
+        }
+    }
+
+    /// The type the family's samples are written as.
+    fn kind(&self) -> Kind {
+        self.header.kind.unwrap_or(Kind::Gauge)
+    }
+}
+
+/// One series: its sort key and its sample lines.
+#[derive(Clone, Copy, Debug)]
+struct Series {
+    /// Range in [`Labels::keys`].
+    key: (usize, usize),
+    /// Range in [`Scratch::lines`].
+    lines: (usize, usize),
+}
+
+/// The `le` values of a histogram's bounds, kept while the bounds stay the same.
+#[derive(Debug, Default)]
+struct BucketLabels {
+    bits: Vec<u64>,
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl BucketLabels {
+    /// Makes the labels match the bounds of `point`.
+    fn update<T>(&mut self, point: &HistogramDataPoint<T>) {
+        if point
+            .bounds()
+            .map(f64::to_bits)
+            .eq(self.bits.iter().copied())
+        {
+            return;
+        }
+        self.bits.clear();
+        self.text.clear();
+        self.ends.clear();
+        for bound in point.bounds() {
+            self.bits.push(bound.to_bits());
+            let _ = write!(self.text, "{bound}");
+            self.ends.push(self.text.len());
+        }
+    }
+
+    /// The `le` value of bound `i`.
+    fn get(&self, i: usize) -> &str {
+        let start = match i.checked_sub(1) {
+            Some(previous) => self.ends.get(previous).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        self.text.get(start..end).unwrap_or_default()
+    }
+}
+
+/// The labels of the series: the current one's as text, and everyone's sort keys.
+///
+/// A series' key is its label count (4 bytes, big-endian), then each label value
+/// with `0x00` written as `0x00 0xFF` and followed by `0x00 0x01`. Comparing two keys
+/// byte for byte orders the series as the registry does: by label count, then by
+/// the values in label order (a value sorts before any longer value it starts).
+#[derive(Debug, Default)]
+struct Labels {
+    /// The current series' labels, as text without braces.
+    text: String,
+    /// The current label's raw value.
+    value: String,
+    /// The sort keys of every series, back to back.
+    keys: Vec<u8>,
+    /// Where the current series' key starts in `keys`.
+    key_start: usize,
+    /// The current series' label count.
+    count: u32,
+}
+
+impl Labels {
+    /// Starts the labels of a series.
+    fn start_series(&mut self) {
+        self.text.clear();
+        self.key_start = self.keys.len();
+        self.count = 0;
+        self.keys.extend_from_slice(&[0; 4]);
+    }
+
+    /// Ends the labels of a series: returns its key's range.
+    fn end_series(&mut self) -> (usize, usize) {
+        if let Some(count) = self.keys.get_mut(self.key_start..self.key_start + 4) {
+            count.copy_from_slice(&self.count.to_be_bytes());
+        }
+        (self.key_start, self.keys.len())
+    }
+
+    /// Starts a label: its name in the text.
+    fn begin(&mut self, name: &str) {
+        if !self.text.is_empty() {
+            self.text.push(',');
+        }
+        self.text.push_str(name);
+        self.text.push_str("=\"");
+        self.value.clear();
+    }
+
+    /// Appends one of the `;`-joined values of the current label.
+    fn piece(&mut self, first: &mut bool, push: impl FnOnce(&mut String)) {
+        if !*first {
+            self.value.push(';');
+        }
+        *first = false;
+        push(&mut self.value);
+    }
+
+    /// Ends the current label: its value, escaped, in the text, and in the key.
+    fn end(&mut self) {
+        escape_into(&mut self.text, &self.value, true);
+        self.text.push('"');
+        let value = self.value.as_bytes();
+        if value.contains(&0) {
+            for byte in value {
+                self.keys.push(*byte);
+                if *byte == 0 {
+                    self.keys.push(0xFF);
+                }
+            }
+        } else {
+            self.keys.extend_from_slice(value);
+        }
+        self.keys.extend_from_slice(&[0x00, 0x01]);
+        self.count = self.count.saturating_add(1);
+    }
+
+    /// The sort key of a series.
+    fn key(&self, series: &Series) -> &[u8] {
+        self.keys
+            .get(series.key.0..series.key.1)
+            .unwrap_or_default()
+    }
+}
+
+/// Buffers reused from scrape to scrape.
+#[derive(Debug, Default)]
+struct Scratch {
+    labels: Labels,
+    /// The sample lines of every series, back to back.
+    lines: Vec<u8>,
+    /// The current series' sanitized attribute keys, back to back.
+    names: String,
+    buckets: BucketLabels,
+}
+
+/// An attribute on its way to a label.
+#[derive(Debug)]
+struct Attr<'a> {
+    /// The sanitized key's range in [`Scratch::names`].
+    name: (usize, usize),
+    key: &'a str,
+    value: &'a Value,
+    /// The scope label the sanitized key equals, if any.
+    scope: Option<usize>,
+}
+
+/// A data point's value.
+#[derive(Clone, Copy, Debug)]
+enum Point<'a, T> {
+    Scalar(T),
+    Histogram(&'a HistogramDataPoint<T>),
+}
+
+/// A number type the SDK aggregates.
+trait Numeric: Copy {
+    /// The value as Prometheus keeps it (lossy past 2^53 for integers).
+    fn as_f64(self) -> f64;
+}
+
+impl Numeric for u64 {
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Numeric for i64 {
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Numeric for f64 {
+    fn as_f64(self) -> f64 {
+        self
+    }
+}
+
+/// Writes collected metrics as Prometheus text, remembering the first type and help
+/// of each name from scrape to scrape.
+#[derive(Debug, Default)]
+pub(crate) struct Exposition {
+    families: Vec<Family>,
+    by_name: HashMap<String, usize>,
+    scratch: Scratch,
+}
+
+impl Exposition {
+    /// Appends the text exposition of `metrics` to `out`.
+    pub(crate) fn encode(&mut self, metrics: &ResourceMetrics, out: &mut Vec<u8>) {
+        self.clear();
+        let mut attrs = Vec::new();
+        // The resource of a provider never changes: writing its family on each
+        // scrape gives what a family computed on the first one would.
+        let resource = metrics.resource();
+        if !resource.is_empty() {
+            let index = self.family_index(TARGET_INFO_NAME);
+            if let Some(family) = self.families.get_mut(index) {
+                if family.series.is_empty() {
+                    family
+                        .header
+                        .set(TARGET_INFO_NAME, Kind::Gauge, TARGET_INFO_HELP);
+                }
+                push_series(
+                    family,
+                    &mut self.scratch,
+                    resource.iter(),
+                    &[],
+                    Point::Scalar(1.0_f64),
+                    &mut attrs,
+                );
+            }
+        }
+        for scope_metrics in metrics.scope_metrics() {
+            let scope = scope_labels(scope_metrics.scope());
+            for metric in scope_metrics.metrics() {
+                self.add_metric(metric, &scope, &mut attrs);
+            }
+        }
+        self.write(out);
+    }
+
+    /// Forgets the previous scrape's series, keeping the buffers.
+    fn clear(&mut self) {
+        for family in &mut self.families {
+            family.series.clear();
+        }
+        let scratch = &mut self.scratch;
+        scratch.labels.keys.clear();
+        scratch.lines.clear();
+    }
+
+    /// The index of the family named `name`, added if new.
+    fn family_index(&mut self, name: &str) -> usize {
+        if let Some(index) = self.by_name.get(name) {
+            return *index;
+        }
+        let index = self.families.len();
+        self.families.push(Family::new(name.to_owned()));
+        self.by_name.insert(name.to_owned(), index);
+        index
+    }
+
+    /// Adds the series of one instrument.
+    fn add_metric<'a>(
+        &mut self,
+        metric: &'a Metric,
+        scope: &[ScopeLabel],
+        attrs: &mut Vec<Attr<'a>>,
+    ) {
+        let Some((kind, name)) = kind_and_name(metric) else {
+            return;
+        };
+        let index = self.family_index(&name);
+        let Some(family) = self.families.get_mut(index) else {
+            return;
+        };
+        if !family.declare(kind, metric.description()) {
+            return;
+        }
+        let scratch = &mut self.scratch;
+        match metric.data() {
+            AggregatedMetrics::F64(data) => add_points(family, scratch, data, scope, attrs),
+            AggregatedMetrics::U64(data) => add_points(family, scratch, data, scope, attrs),
+            AggregatedMetrics::I64(data) => add_points(family, scratch, data, scope, attrs),
+        }
+    }
+
+    /// Writes the families in name order, each one's series in label-value order.
+    fn write(&mut self, out: &mut Vec<u8>) {
+        let mut order: Vec<usize> = (0..self.families.len())
+            .filter(|i| self.families.get(*i).is_some_and(|f| !f.series.is_empty()))
+            .collect();
+        let families = &mut self.families;
+        order.sort_by(|a, b| {
+            let name = |i: &usize| families.get(*i).map(|f| f.name.as_str());
+            name(a).cmp(&name(b))
+        });
+        let scratch = &self.scratch;
+        out.reserve(
+            scratch
+                .lines
+                .len()
+                .saturating_add(order.len().saturating_mul(128)),
+        );
+        for index in order {
+            let Some(family) = families.get_mut(index) else {
+                continue;
+            };
+            // Series are pushed in collection order, so their key ranges increase:
+            // the start breaks ties as a stable sort would.
+            family.series.sort_unstable_by(|a, b| {
+                scratch
+                    .labels
+                    .key(a)
+                    .cmp(scratch.labels.key(b))
+                    .then(a.key.0.cmp(&b.key.0))
+            });
+            out.extend_from_slice(family.header.text.as_bytes());
+            for series in &family.series {
+                let lines = scratch.lines.get(series.lines.0..series.lines.1);
+                out.extend_from_slice(lines.unwrap_or_default());
+            }
+        }
+    }
+}
+
+/// Adds every data point of one instrument's data.
+fn add_points<'a, T: Numeric>(
+    family: &mut Family,
+    scratch: &mut Scratch,
+    data: &'a MetricData<T>,
+    scope: &[ScopeLabel],
+    attrs: &mut Vec<Attr<'a>>,
+) {
+    match data {
+        MetricData::Gauge(gauge) => {
+            for point in gauge.data_points() {
+                family.open_declared();
+                let kvs = point.attributes().map(|kv| (&kv.key, &kv.value));
+                push_series(
+                    family,
+                    scratch,
+                    kvs,
+                    scope,
+                    Point::Scalar(point.value()),
+                    attrs,
+                );
+            }
+        }
+        MetricData::Sum(sum) => {
+            for point in sum.data_points() {
+                family.open_declared();
+                let kvs = point.attributes().map(|kv| (&kv.key, &kv.value));
+                push_series(
+                    family,
+                    scratch,
+                    kvs,
+                    scope,
+                    Point::Scalar(point.value()),
+                    attrs,
+                );
+            }
+        }
+        MetricData::Histogram(histogram) => {
+            for point in histogram.data_points() {
+                family.open_declared();
+                let kvs = point.attributes().map(|kv| (&kv.key, &kv.value));
+                push_series(family, scratch, kvs, scope, Point::Histogram(point), attrs);
+            }
+        }
+        MetricData::ExponentialHistogram(_) => {}
+    }
+}
+
+/// Adds one series to `family`: its labels and its sample lines.
+fn push_series<'a, T: Numeric>(
+    family: &mut Family,
+    scratch: &mut Scratch,
+    kvs: impl Iterator<Item = (&'a Key, &'a Value)>,
+    scope: &[ScopeLabel],
+    point: Point<'_, T>,
+    attrs: &mut Vec<Attr<'a>>,
+) {
+    scratch.labels.start_series();
+    write_labels(scratch, kvs, scope, attrs);
+    let key = scratch.labels.end_series();
+    let lines_start = scratch.lines.len();
+    write_point(scratch, &family.name, family.kind(), point);
+    family.series.push(Series {
+        key,
+        lines: (lines_start, scratch.lines.len()),
+    });
+}
+
+/// Writes the labels of one series to `scratch.labels`: sanitized attribute keys
+/// in order, values of keys that became the same label joined with `;` in the order
+/// of the original keys, then the scope's labels.
+fn write_labels<'a>(
+    scratch: &mut Scratch,
+    kvs: impl Iterator<Item = (&'a Key, &'a Value)>,
+    scope: &[ScopeLabel],
+    attrs: &mut Vec<Attr<'a>>,
+) {
+    let Scratch { labels, names, .. } = scratch;
+    names.clear();
+    attrs.clear();
+    for (key, value) in kvs {
+        let start = names.len();
+        push_label_name(names, key.as_str());
+        let end = names.len();
+        let name = names.get(start..end).unwrap_or_default();
+        attrs.push(Attr {
+            name: (start, end),
+            key: key.as_str(),
+            value,
+            scope: scope.iter().position(|label| label.name == name),
+        });
+    }
+    let name_of = |attr: &Attr<'_>| names.get(attr.name.0..attr.name.1).unwrap_or_default();
+    // Stable, as the registry's own sort: equal keys keep their order.
+    attrs.sort_by(|a, b| {
+        a.scope
+            .cmp(&b.scope)
+            .then_with(|| name_of(a).cmp(name_of(b)))
+            .then_with(|| a.key.cmp(b.key))
+    });
+
+    let mut rest = attrs.as_slice();
+    while let Some((first, _)) = rest.split_first() {
+        if first.scope.is_some() {
+            break;
+        }
+        let name = name_of(first);
+        let count = rest
+            .iter()
+            .take_while(|a| a.scope.is_none() && name_of(a) == name)
+            .count();
+        let (group, tail) = rest.split_at_checked(count).unwrap_or((rest, &[]));
+        labels.begin(name);
+        let mut first = true;
+        for attr in group {
+            labels.piece(&mut first, |v| push_value(v, attr.value));
+        }
+        labels.end();
+        rest = tail;
+    }
+
+    for (index, label) in scope.iter().enumerate() {
+        let count = rest.iter().take_while(|a| a.scope == Some(index)).count();
+        let (group, tail) = rest.split_at_checked(count).unwrap_or((rest, &[]));
+        labels.begin(&label.name);
+        let mut own_written = false;
+        let mut first = true;
+        for attr in group {
+            // The scope's own value sorts by its label name among the attributes'
+            // original keys, ahead of an equal key.
+            if !own_written && attr.key >= label.name.as_str() {
+                labels.piece(&mut first, |v| v.push_str(&label.value));
+                own_written = true;
+            }
+            labels.piece(&mut first, |v| push_value(v, attr.value));
+        }
+        if !own_written {
+            labels.piece(&mut first, |v| v.push_str(&label.value));
+        }
+        labels.end();
+        rest = tail;
+    }
+}
+
+/// Appends an attribute value as text.
+fn push_value(out: &mut String, value: &Value) {
+    match value {
+        Value::String(s) => out.push_str(s.as_str()),
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+/// Writes the sample lines of one series as its family's type: a histogram point in
+/// a gauge family is a 0, a number in a histogram family an empty histogram.
+fn write_point<T: Numeric>(scratch: &mut Scratch, name: &str, kind: Kind, point: Point<'_, T>) {
+    let labels = scratch.labels.text.as_str();
+    let out = &mut scratch.lines;
+    match (kind, point) {
+        (Kind::Counter | Kind::Gauge, Point::Scalar(value)) => {
+            write_sample(out, name, "", labels, None, value.as_f64());
+        }
+        (Kind::Counter | Kind::Gauge, Point::Histogram(_)) => {
+            write_sample(out, name, "", labels, None, 0.0);
+        }
+        (Kind::Histogram, Point::Histogram(point)) => {
+            let buckets = &mut scratch.buckets;
+            buckets.update(point);
+            let mut cumulative = 0_u64;
+            let mut inf_seen = false;
+            for (i, (bound, count)) in point.bounds().zip(point.bucket_counts()).enumerate() {
+                cumulative = cumulative.wrapping_add(count);
+                let le = buckets.get(i);
+                write_sample(out, name, "_bucket", labels, Some(le), cumulative.as_f64());
+                if bound.is_sign_positive() && bound.is_infinite() {
+                    inf_seen = true;
+                }
+            }
+            let count = point.count().as_f64();
+            if !inf_seen {
+                write_sample(out, name, "_bucket", labels, Some(POSITIVE_INF), count);
+            }
+            write_sample(out, name, "_sum", labels, None, point.sum().as_f64());
+            write_sample(out, name, "_count", labels, None, count);
+        }
+        (Kind::Histogram, Point::Scalar(_)) => {
+            write_sample(out, name, "_bucket", labels, Some(POSITIVE_INF), 0.0);
+            write_sample(out, name, "_sum", labels, None, 0.0);
+            write_sample(out, name, "_count", labels, None, 0.0);
+        }
+    }
+}
+
+/// Writes one sample line; `le` is a bucket bound (never in need of escaping).
+fn write_sample(
+    out: &mut Vec<u8>,
+    name: &str,
+    suffix: &str,
+    labels: &str,
+    le: Option<&str>,
+    value: f64,
+) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    if !labels.is_empty() || le.is_some() {
+        out.push(b'{');
+        out.extend_from_slice(labels.as_bytes());
+        if let Some(le) = le {
+            if !labels.is_empty() {
+                out.push(b',');
+            }
+            out.extend_from_slice(BUCKET_LABEL.as_bytes());
+            out.extend_from_slice(b"=\"");
+            out.extend_from_slice(le.as_bytes());
+            out.push(b'"');
+        }
+        out.push(b'}');
+    }
+    out.push(b' ');
+    write_value(out, value);
+    out.push(b'\n');
+}
+
+/// Writes a sample value as `f64`'s display does.
+fn write_value(out: &mut Vec<u8>, value: f64) {
+    let negative_zero = value == 0.0 && value.is_sign_negative();
+    if value.fract() == 0.0 && value.abs() < EXACT_INTEGER_LIMIT && !negative_zero {
+        // Exact: the value is an integer of at most 53 bits.
+        #[allow(clippy::cast_possible_truncation)]
+        write_integer(out, value as i64);
+    } else {
+        let _ = write!(out, "{value}");
+    }
+}
+
+/// Writes an integer in decimal.
+fn write_integer(out: &mut Vec<u8>, value: i64) {
+    if value < 0 {
+        out.push(b'-');
+    }
+    let mut rest = value.unsigned_abs();
+    let start = out.len();
+    loop {
+        out.push(b'0' + u8::try_from(rest % 10).unwrap_or(0));
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if let Some(digits) = out.get_mut(start..) {
+        digits.reverse();
+    }
+}
+
+/// The family type and Prometheus name of an instrument's data; `None` for data
+/// that is not exported (exponential histograms).
+fn kind_and_name(metric: &Metric) -> Option<(Kind, String)> {
+    let kind = match metric.data() {
+        AggregatedMetrics::F64(data) => data_kind(data),
+        AggregatedMetrics::U64(data) => data_kind(data),
+        AggregatedMetrics::I64(data) => data_kind(data),
+    }?;
+    let mut name = sanitize_name(metric.name());
+    if let Some(suffix) = unit_suffix(metric.unit()) {
+        name.push('_');
+        name.push_str(&suffix);
+    }
+    if kind == Kind::Counter {
+        name.push_str(COUNTER_SUFFIX);
+    }
+    Some((kind, name))
+}
+
+/// The family type of one kind of data.
+fn data_kind<T>(data: &MetricData<T>) -> Option<Kind> {
+    match data {
+        MetricData::Gauge(_) => Some(Kind::Gauge),
+        MetricData::Sum(sum) if sum.is_monotonic() => Some(Kind::Counter),
+        MetricData::Sum(_) => Some(Kind::Gauge),
+        MetricData::Histogram(_) => Some(Kind::Histogram),
+        MetricData::ExponentialHistogram(_) => None,
+    }
+}
+
+/// The labels every series of a scope carries.
+fn scope_labels(scope: &InstrumentationScope) -> Vec<ScopeLabel> {
+    let label = |name: &str, value: &str| ScopeLabel {
+        name: name.to_owned(),
+        value: value.to_owned(),
+    };
+    let mut labels = vec![label(SCOPE_NAME_LABEL, scope.name())];
+    if let Some(version) = scope.version() {
+        labels.push(label(SCOPE_VERSION_LABEL, version));
+    }
+    if let Some(schema_url) = scope.schema_url() {
+        labels.push(label(SCOPE_SCHEMA_URL_LABEL, schema_url));
+    }
+    let mut attributes = BTreeMap::<String, Vec<String>>::new();
+    for kv in scope.attributes() {
+        if matches!(kv.key.as_str(), "name" | "version" | "schema_url") {
+            continue;
+        }
+        let mut name = String::new();
+        push_label_name(&mut name, &format!("{SCOPE_ATTRIBUTE_PREFIX}{}", kv.key));
+        if RESERVED_SCOPE_LABELS.contains(&name.as_str()) {
+            continue;
+        }
+        attributes
+            .entry(name)
+            .or_default()
+            .push(kv.value.to_string());
+    }
+    labels.extend(attributes.into_iter().map(|(name, values)| ScopeLabel {
+        name,
+        value: values.join(";"),
+    }));
+    labels
+}
+
+/// Appends an attribute key as a label name: every character outside
+/// `[A-Za-z0-9:]` becomes `_`.
+fn push_label_name(out: &mut String, key: &str) {
+    if key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':') {
+        out.push_str(key);
+        return;
+    }
+    out.extend(key.chars().map(|c| {
+        if c.is_ascii_alphanumeric() || c == ':' {
+            c
+        } else {
+            '_'
+        }
+    }));
+}
+
+/// An instrument name as a metric name: from the first character that is neither
+/// alphanumeric (in Unicode) nor `_` nor `:` on, every character outside
+/// `[A-Za-z0-9_:]` becomes `_`; a leading digit gets a `_` in front.
+fn sanitize_name(name: &str) -> String {
+    let mut leading_digit = false;
+    let first_invalid = name.char_indices().find(|(i, c)| {
+        if *i == 0 && c.is_ascii_digit() {
+            leading_digit = true;
+            true
+        } else {
+            !c.is_alphanumeric() && *c != '_' && *c != ':'
+        }
+    });
+    let Some((index, _)) = first_invalid else {
+        return name.to_owned();
+    };
+    let (valid, rest) = name.split_at_checked(index).unwrap_or((name, ""));
+    let mut out = String::with_capacity(name.len().saturating_add(1));
+    if leading_digit {
+        out.push('_');
+    }
+    out.push_str(valid);
+    out.extend(rest.chars().map(|c| {
+        if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+            c
+        } else {
+            '_'
+        }
+    }));
+    out
+}
+
+/// The name suffix of a unit: `s` gives `seconds`, `m/s` `meters_per_second`,
+/// `{event}` (an annotation) and unknown units none.
+fn unit_suffix(unit: &str) -> Option<String> {
+    if unit.is_empty() {
+        return None;
+    }
+    if let Some(suffix) = unit_name(unit) {
+        return Some(suffix.to_owned());
+    }
+    let (first, second) = unit.split_once('/')?;
+    let per = per_unit_name(second)?;
+    match (
+        NON_APPLICABLE_ON_PER_UNIT.contains(&first),
+        unit_name(first),
+    ) {
+        (false, Some(first)) => Some(format!("{first}_per_{per}")),
+        _ => Some(format!("per_{per}")),
+    }
+}
+
+/// The plural name of a unit.
+fn unit_name(unit: &str) -> Option<&'static str> {
+    Some(match unit {
+        // Time
+        "d" => "days",
+        "h" => "hours",
+        "min" => "minutes",
+        "s" => "seconds",
+        "ms" => "milliseconds",
+        "us" => "microseconds",
+        "ns" => "nanoseconds",
+        // Bytes
+        "By" | "B" => "bytes",
+        "KiBy" => "kibibytes",
+        "MiBy" => "mebibytes",
+        "GiBy" => "gibibytes",
+        "TiBy" => "tibibytes",
+        "KBy" | "KB" => "kilobytes",
+        "MBy" | "MB" => "megabytes",
+        "GBy" | "GB" => "gigabytes",
+        "TBy" | "TB" => "terabytes",
+        // SI
+        "m" => "meters",
+        "V" => "volts",
+        "A" => "amperes",
+        "J" => "joules",
+        "W" => "watts",
+        "g" => "grams",
+        // Misc
+        "Cel" => "celsius",
+        "Hz" => "hertz",
+        "1" => "ratio",
+        "%" => "percent",
+        _ => return None,
+    })
+}
+
+/// The singular name of a unit after `/`.
+fn per_unit_name(unit: &str) -> Option<&'static str> {
+    Some(match unit {
+        "s" => "second",
+        "m" => "minute",
+        "h" => "hour",
+        "d" => "day",
+        "w" => "week",
+        "mo" => "month",
+        "y" => "year",
+        _ => return None,
+    })
+}
+
+/// Appends `text` with `\` as `\\`, newline as `\n`, and, in label values, `"` as
+/// `\"`.
+fn escape_into(out: &mut String, text: &str, quote: bool) {
+    // The special characters are ASCII: a byte position is a character boundary.
+    let special = |b: &u8| *b == b'\\' || *b == b'\n' || (quote && *b == b'"');
+    let mut rest = text;
+    while let Some(index) = rest.bytes().position(|b| special(&b)) {
+        let (head, tail) = rest.split_at_checked(index).unwrap_or((rest, ""));
+        out.push_str(head);
+        let mut chars = tail.chars();
+        match chars.next() {
+            Some('\n') => out.push_str("\\n"),
+            Some(c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            None => {}
+        }
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
+}
+
+#[cfg(test)]
+mod matches_opentelemetry_prometheus;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(v: f64) -> String {
+        let mut out = Vec::new();
+        write_value(&mut out, v);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn values_are_written_as_f64_display_writes_them() {
+        let cases = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            100.0,
+            0.25,
+            1e-7,
+            1e21,
+            -2.5e300,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            9_007_199_254_740_991.0,
+            9_007_199_254_740_992.0,
+            9_007_199_254_740_994.0,
+            2.0_f64.powi(64),
+            123_456_789_012_345_680.0,
+            -4_503_599_627_370_497.0,
+        ];
+        for v in cases {
+            assert_eq!(value(v), v.to_string(), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_sanitized_as_opentelemetry_prometheus_does() {
+        let cases = [
+            ("nam€_with_3_width_rune", "nam__with_3_width_rune"),
+            ("`", "_"),
+            ("Avalid_23name", "Avalid_23name"),
+            ("1valid_23name", "_1valid_23name"),
+            ("a lid_23name", "a_lid_23name"),
+            (":leading_colon", ":leading_colon"),
+            ("café.prix€", "café_prix_"),
+            ("business.revenue_cents", "business_revenue_cents"),
+            ("", ""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(sanitize_name(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn units_give_the_suffixes_opentelemetry_prometheus_gives() {
+        let cases = [
+            ("g", Some("grams")),
+            ("s", Some("seconds")),
+            ("By", Some("bytes")),
+            ("1", Some("ratio")),
+            ("test/y", Some("per_year")),
+            ("1/y", Some("per_year")),
+            ("s/m", Some("per_minute")),
+            ("m/s", Some("meters_per_second")),
+            ("invalid", None),
+            ("invalid/invalid", None),
+            ("seconds", None),
+            ("", None),
+            ("{request}", None),
+            ("USD", None),
+        ];
+        for (unit, want) in cases {
+            assert_eq!(unit_suffix(unit).as_deref(), want, "{unit}");
+        }
+    }
+
+    #[test]
+    fn escaping_matches_the_text_encoder() {
+        let escape = |s: &str, quote: bool| {
+            let mut out = String::new();
+            escape_into(&mut out, s, quote);
+            out
+        };
+        assert_eq!(escape("\\n\"", true), r#"\\n\""#);
+        assert_eq!(escape("\\\n\"", true), r#"\\\n\""#);
+        assert_eq!(escape("a\"b\n", false), "a\"b\\n");
+        assert_eq!(escape("€\"é", true), "€\\\"é");
+        assert_eq!(escape("plain", true), "plain");
+    }
+
+    #[test]
+    fn label_names_replace_everything_outside_alphanumerics_and_colons() {
+        let mut out = String::new();
+        push_label_name(&mut out, "1http.method_€:x");
+        assert_eq!(out, "1http_method__:x");
+    }
+}
