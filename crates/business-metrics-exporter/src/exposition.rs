@@ -38,7 +38,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use opentelemetry::{InstrumentationScope, Key, Value};
+use opentelemetry::{InstrumentationScope, Key, KeyValue, Value};
 use opentelemetry_sdk::metrics::data::{
     AggregatedMetrics, HistogramDataPoint, Metric, MetricData, ResourceMetrics,
 };
@@ -511,32 +511,12 @@ fn add_points<'a, T: Numeric>(
 ) {
     match data {
         MetricData::Gauge(gauge) => {
-            for point in gauge.data_points() {
-                family.open_declared();
-                let kvs = point.attributes().map(|kv| (&kv.key, &kv.value));
-                push_series(
-                    family,
-                    scratch,
-                    kvs,
-                    scope,
-                    Point::Scalar(point.value()),
-                    attrs,
-                );
-            }
+            let points = gauge.data_points().map(|p| (p.attributes(), p.value()));
+            add_scalars(family, scratch, points, scope, attrs);
         }
         MetricData::Sum(sum) => {
-            for point in sum.data_points() {
-                family.open_declared();
-                let kvs = point.attributes().map(|kv| (&kv.key, &kv.value));
-                push_series(
-                    family,
-                    scratch,
-                    kvs,
-                    scope,
-                    Point::Scalar(point.value()),
-                    attrs,
-                );
-            }
+            let points = sum.data_points().map(|p| (p.attributes(), p.value()));
+            add_scalars(family, scratch, points, scope, attrs);
         }
         MetricData::Histogram(histogram) => {
             for point in histogram.data_points() {
@@ -546,6 +526,21 @@ fn add_points<'a, T: Numeric>(
             }
         }
         MetricData::ExponentialHistogram(_) => {}
+    }
+}
+
+/// Adds the series of a gauge's or a sum's data points.
+fn add_scalars<'a, T: Numeric>(
+    family: &mut Family,
+    scratch: &mut Scratch,
+    points: impl Iterator<Item = (impl Iterator<Item = &'a KeyValue>, T)>,
+    scope: &[ScopeLabel],
+    attrs: &mut Vec<Attr<'a>>,
+) {
+    for (attributes, value) in points {
+        family.open_declared();
+        let kvs = attributes.map(|kv| (&kv.key, &kv.value));
+        push_series(family, scratch, kvs, scope, Point::Scalar(value), attrs);
     }
 }
 
