@@ -10,6 +10,8 @@
     clippy::print_stdout
 )]
 
+#[path = "../examples/shop/tests/support/in_process.rs"]
+mod in_process;
 mod support;
 
 use std::net::SocketAddr;
@@ -17,11 +19,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use business_metrics_exporter::ExporterKind;
-use opentelemetry::metrics::MeterProvider as _;
+use in_process::InProcessShop;
 use serde_json::Value;
 use shop::simulator::{Simulator, SimulatorConfig};
-use shop::{app, AppState, IncidentControl};
 
 // The guide's queries, verbatim.
 const CONVERSION_RATE: &str = r#"sum(rate(business_funnel_step_total{step="order_confirmed"}[1h]))
@@ -218,29 +218,9 @@ async fn guide_queries_rules_and_dashboard_work_against_the_shop() {
     let started = Instant::now();
 
     // The shop, in-process, with the real Prometheus bridge on an ephemeral port.
-    let telemetry = business_metrics_exporter::builder()
-        .without_env()
-        .with_service_name("shop-e2e")
-        .with_exporters([ExporterKind::Prometheus])
-        .with_prometheus_addr("127.0.0.1:0".parse().unwrap())
-        .init()
-        .expect("metrics pipeline");
-    let bridge = telemetry.prometheus_addr().expect("bridge address");
-    let incident = IncidentControl::default();
-    let state = AppState::builder(
-        telemetry.business_metrics(),
-        &telemetry.meter_provider().meter("shop"),
-    )
-    .with_incident_control(incident.clone())
-    .build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = app(state.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
+    let shop = InProcessShop::start("shop-e2e", |state| state).await;
     let refresher = {
-        let state = state.clone();
+        let state = shop.state.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(500));
             loop {
@@ -249,16 +229,16 @@ async fn guide_queries_rules_and_dashboard_work_against_the_shop() {
             }
         })
     };
-    let mut config = SimulatorConfig::new(format!("http://{addr}"));
+    let mut config = SimulatorConfig::new(format!("http://{}", shop.addr));
     config.rate = 100.0;
     config.think_time = Duration::from_millis(2);
     config.seed = Some(42);
-    let simulator = Simulator::new(config, incident).unwrap();
+    let simulator = Simulator::new(config, shop.incident).unwrap();
     let simulation = tokio::spawn(simulator.run(std::future::pending()));
 
     // A real Prometheus with the shipped config and rules.
     let dir = support::TempDir::new("business-metrics-e2e");
-    let (mut prometheus_child, port) = start_prometheus(&prometheus_bin, dir.path(), bridge);
+    let (mut prometheus_child, port) = start_prometheus(&prometheus_bin, dir.path(), shop.bridge);
     let prometheus = Prometheus {
         client: reqwest::Client::builder()
             .no_proxy()
@@ -449,9 +429,9 @@ async fn guide_queries_rules_and_dashboard_work_against_the_shop() {
 
     simulation.abort();
     refresher.abort();
-    server.abort();
+    shop.server.abort();
     drop(prometheus_child);
-    tokio::task::spawn_blocking(move || telemetry.shutdown())
+    tokio::task::spawn_blocking(move || shop.telemetry.shutdown())
         .await
         .unwrap()
         .unwrap();

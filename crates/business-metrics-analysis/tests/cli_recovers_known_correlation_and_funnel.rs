@@ -10,10 +10,36 @@
 
 mod support;
 
+use serde_json::Value;
 use support::{
-    bizmetrics, bizmetrics_json, expected_counts, start_prometheus, true_r, STEPS, TRUE_LAG_STEPS,
-    TRUE_SLOPE,
+    bizmetrics, bizmetrics_json, correlate_args, expected_counts, funnel_args, start_prometheus,
+    true_r, STEPS, TRUE_LAG_STEPS, TRUE_SLOPE,
 };
+
+/// The `correlate` arguments of the designed pair (latency against orders over three
+/// hours, lags up to ten minutes), followed by `extra`.
+fn designed_correlation<'a>(url: &'a str, end: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = correlate_args(
+        url,
+        "shop_request_latency_seconds",
+        "shop_orders_per_minute",
+        "3h",
+        end,
+        &["--max-lag", "10m"],
+    );
+    args.extend_from_slice(extra);
+    args
+}
+
+/// The step counts of one funnel segment, in step order.
+fn step_counts(segment: &Value) -> Vec<u64> {
+    segment["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["count"].as_u64().unwrap())
+        .collect()
+}
 
 #[test]
 fn correlate_and_funnel_recover_the_truth_from_backfilled_history() {
@@ -25,24 +51,7 @@ fn correlate_and_funnel_recover_the_truth_from_backfilled_history() {
 
     // Correlation: r within 0.03 of the design's -0.970, the lag exact, the slope within
     // 3 (about four standard errors with 178 points and this noise).
-    let report = bizmetrics_json(&[
-        "correlate",
-        "--prometheus",
-        url,
-        "--json",
-        "--technical",
-        "shop_request_latency_seconds",
-        "--business",
-        "shop_orders_per_minute",
-        "--range",
-        "3h",
-        "--step",
-        "1m",
-        "--max-lag",
-        "10m",
-        "--end",
-        &end,
-    ]);
+    let report = bizmetrics_json(&designed_correlation(url, &end, &["--json"]));
     eprintln!("correlation report: {report:#}");
     let r = report["pearson"].as_f64().unwrap();
     assert!(
@@ -67,48 +76,17 @@ fn correlate_and_funnel_recover_the_truth_from_backfilled_history() {
     assert!(rho < -0.9, "spearman = {rho}");
 
     // The table says the same in words.
-    let table = bizmetrics(&[
-        "correlate",
-        "--prometheus",
-        url,
-        "--technical",
-        "shop_request_latency_seconds",
-        "--business",
-        "shop_orders_per_minute",
-        "--range",
-        "3h",
-        "--step",
-        "1m",
-        "--max-lag",
-        "10m",
-        "--end",
-        &end,
-    ]);
+    let table = bizmetrics(&designed_correlation(url, &end, &[]));
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(table.status.success(), "{text}");
     assert!(text.contains("strong negative correlation"), "{text}");
     assert!(!text.contains("NaN"));
 
     // Funnel over the last hour: the counts are exact (no extrapolation, see support).
-    let funnel = bizmetrics_json(&[
-        "funnel",
-        "--prometheus",
-        url,
-        "--json",
-        "--range",
-        "1h",
-        "--end",
-        &end,
-    ]);
+    let funnel = bizmetrics_json(&funnel_args(url, &end, &["--json"]));
     let all = &funnel["segments"][0];
     assert_eq!(all["segment"], "all");
-    let counts: Vec<u64> = all["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["count"].as_u64().unwrap())
-        .collect();
-    assert_eq!(counts, expected_counts("", "").to_vec());
+    assert_eq!(step_counts(all), expected_counts("", "").to_vec());
     assert_eq!(all["steps"][0]["step"], STEPS[0]);
     let expected_overall = expected_counts("", "")[4] as f64 / expected_counts("", "")[0] as f64;
     assert!((all["overall_conversion"].as_f64().unwrap() - expected_overall).abs() < 1e-12);
@@ -125,18 +103,7 @@ fn correlate_and_funnel_recover_the_truth_from_backfilled_history() {
             &["control", "variant_a", "variant_b"][..],
         ),
     ] {
-        let report = bizmetrics_json(&[
-            "funnel",
-            "--prometheus",
-            url,
-            "--json",
-            "--range",
-            "1h",
-            "--end",
-            &end,
-            "--by",
-            label,
-        ]);
+        let report = bizmetrics_json(&funnel_args(url, &end, &["--json", "--by", label]));
         let segments = report["segments"].as_array().unwrap();
         let names: Vec<&str> = segments
             .iter()
@@ -144,15 +111,9 @@ fn correlate_and_funnel_recover_the_truth_from_backfilled_history() {
             .collect();
         assert_eq!(names, values, "segments by {label}");
         for segment in segments {
-            let counts: Vec<u64> = segment["steps"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s["count"].as_u64().unwrap())
-                .collect();
             let name = segment["segment"].as_str().unwrap();
             assert_eq!(
-                counts,
+                step_counts(segment),
                 expected_counts(label, name).to_vec(),
                 "{label}={name}"
             );
@@ -160,18 +121,11 @@ fn correlate_and_funnel_recover_the_truth_from_backfilled_history() {
     }
 
     // Experiment: variant_a (13 % against 10 %) is significant, variant_b (10.1 %) is not.
-    let report = bizmetrics_json(&[
-        "funnel",
-        "--prometheus",
+    let report = bizmetrics_json(&funnel_args(
         url,
-        "--json",
-        "--range",
-        "1h",
-        "--end",
         &end,
-        "--by",
-        "experiment_variant",
-    ]);
+        &["--json", "--by", "experiment_variant"],
+    ));
     eprintln!("experiment comparisons: {:#}", report["comparisons"]);
     let comparisons = report["comparisons"].as_array().unwrap();
     assert_eq!(comparisons.len(), 2);
@@ -189,17 +143,7 @@ fn correlate_and_funnel_recover_the_truth_from_backfilled_history() {
     // 1010/10000 against 1000/10000: pooled 0.1005, z = 0.001/√(0.1005·0.8995·2/10000) = 0.235, p = 0.814.
     assert!((p - 0.814).abs() < 0.001, "p = {p}");
 
-    let table = bizmetrics(&[
-        "funnel",
-        "--prometheus",
-        url,
-        "--range",
-        "1h",
-        "--end",
-        &end,
-        "--by",
-        "experiment_variant",
-    ]);
+    let table = bizmetrics(&funnel_args(url, &end, &["--by", "experiment_variant"]));
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(table.status.success(), "{text}");
     assert!(

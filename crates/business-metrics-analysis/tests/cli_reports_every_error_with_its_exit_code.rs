@@ -12,7 +12,7 @@ mod support;
 
 use std::process::Output;
 
-use support::{bizmetrics, free_port, start_prometheus};
+use support::{bizmetrics, correlate_args, free_port, funnel_args, start_prometheus};
 
 fn assert_fails(output: &Output, code: i32, needles: &[&str]) {
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -29,22 +29,14 @@ fn assert_fails(output: &Output, code: i32, needles: &[&str]) {
 }
 
 fn correlate(url: &str, technical: &str, business: &str, range: &str, end: &str) -> Output {
-    bizmetrics(&[
-        "correlate",
-        "--prometheus",
+    bizmetrics(&correlate_args(
         url,
-        "--technical",
         technical,
-        "--business",
         business,
-        "--range",
         range,
-        "--step",
-        "1m",
-        "--end",
         end,
-        "--json",
-    ])
+        &["--json"],
+    ))
 }
 
 #[test]
@@ -124,15 +116,7 @@ fn query_and_data_problems_exit_4_and_5_with_advice() {
         5,
         &["business query `no_such_metric` returned no data"],
     );
-    let output = bizmetrics(&[
-        "funnel",
-        "--prometheus",
-        url,
-        "--range",
-        "1h",
-        "--end",
-        "1000000000",
-    ]);
+    let output = bizmetrics(&funnel_args(url, "1000000000", &[]));
     assert_fails(&output, 5, &["funnel query", "returned no data"]);
 
     // Too few aligned points: five minutes at one-minute steps give 6 < 10.

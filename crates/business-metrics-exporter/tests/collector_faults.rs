@@ -144,12 +144,7 @@ async fn wait_for_failures(endpoint: &str, at_least: u64) -> u64 {
 // ---- pipelines, workloads, measurements ---------------------------------------------
 
 fn otlp(protocol: OtlpProtocol, endpoint: String) -> ExporterBuilder {
-    business_metrics_exporter::builder()
-        .without_env()
-        .with_exporters([ExporterKind::Otlp])
-        .with_otlp_protocol(protocol)
-        .with_otlp_endpoint(endpoint)
-        .with_service_name("collector-faults")
+    otlp_pipeline(protocol, endpoint, "collector-faults")
 }
 
 fn endpoint_url(protocol: OtlpProtocol, addr: SocketAddr) -> String {

@@ -11,22 +11,14 @@ mod support;
 
 use std::time::Duration;
 
-use business_metrics_exporter::{ExporterKind, MetricsGuard, OtlpProtocol, Temporality};
+use business_metrics_exporter::{ExporterBuilder, MetricsGuard, OtlpProtocol, Temporality};
 use opentelemetry_proto::tonic::metrics::v1::AggregationTemporality;
 use support::*;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
-fn otlp_builder(
-    protocol: OtlpProtocol,
-    endpoint: String,
-) -> business_metrics_exporter::ExporterBuilder {
-    business_metrics_exporter::builder()
-        .without_env()
-        .with_exporters([ExporterKind::Otlp])
-        .with_otlp_protocol(protocol)
-        .with_otlp_endpoint(endpoint)
-        .with_service_name("exporter-test")
+fn otlp_builder(protocol: OtlpProtocol, endpoint: String) -> ExporterBuilder {
+    otlp_pipeline(protocol, endpoint, "exporter-test")
         .with_service_version("9.9.9")
         .with_deployment_environment("test")
         // Only the shutdown export is sent: nothing periodic interferes.
@@ -41,16 +33,32 @@ async fn shutdown(guard: MetricsGuard) {
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn otlp_grpc_delivers_resource_scope_names_units_attributes_values_and_buckets() {
-    let receiver = grpc_receiver().await;
-    let guard = otlp_builder(OtlpProtocol::Grpc, format!("http://{}", receiver.addr))
-        .with_otlp_header("x-api-key", "grpc-secret")
-        .init()
-        .unwrap();
+/// Starts the pipeline `builder` describes, records the workload once, shuts down (so
+/// the one export is sent), and returns the service instance id it exported under.
+async fn export_workload_once(builder: ExporterBuilder) -> String {
+    let guard = builder.init().unwrap();
     let instance_id = guard.config().resource.service_instance_id.clone();
     record_workload(&guard.business_metrics());
     shutdown(guard).await;
+    instance_id
+}
+
+/// Asserts that every request `received` carried the header `x-api-key: key`.
+fn assert_every_request_has_api_key(received: &Received, key: &str) {
+    let headers = received.headers();
+    assert!(headers
+        .iter()
+        .all(|h| h.contains(&("x-api-key".to_owned(), key.to_owned()))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_grpc_delivers_resource_scope_names_units_attributes_values_and_buckets() {
+    let receiver = grpc_receiver().await;
+    let instance_id = export_workload_once(
+        otlp_builder(OtlpProtocol::Grpc, format!("http://{}", receiver.addr))
+            .with_otlp_header("x-api-key", "grpc-secret"),
+    )
+    .await;
 
     let requests = receiver.received.all();
     assert!(!requests.is_empty(), "nothing arrived");
@@ -59,54 +67,41 @@ async fn otlp_grpc_delivers_resource_scope_names_units_attributes_values_and_buc
     let resource = resource_attrs(last);
     assert_eq!(resource["service.version"], "9.9.9");
     assert_eq!(resource["deployment.environment"], "test");
-    let headers = receiver.received.headers();
-    assert!(headers
-        .iter()
-        .all(|h| h.contains(&("x-api-key".to_owned(), "grpc-secret".to_owned()))));
+    assert_every_request_has_api_key(&receiver.received, "grpc-secret");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otlp_http_delivers_resource_scope_names_units_attributes_values_and_buckets() {
     let receiver = http_receiver().await;
-    let guard = otlp_builder(
-        OtlpProtocol::HttpProtobuf,
-        format!("http://{}/v1/metrics", receiver.addr),
+    let instance_id = export_workload_once(
+        otlp_builder(
+            OtlpProtocol::HttpProtobuf,
+            format!("http://{}/v1/metrics", receiver.addr),
+        )
+        .with_otlp_header("x-api-key", "http-secret"),
     )
-    .with_otlp_header("x-api-key", "http-secret")
-    .init()
-    .unwrap();
-    let instance_id = guard.config().resource.service_instance_id.clone();
-    record_workload(&guard.business_metrics());
-    shutdown(guard).await;
+    .await;
 
     let requests = receiver.received.all();
     assert!(!requests.is_empty(), "nothing arrived");
     assert_workload_payload(requests.last().unwrap(), "exporter-test", &instance_id);
-    let headers = receiver.received.headers();
-    assert!(headers
-        .iter()
-        .all(|h| h.contains(&("x-api-key".to_owned(), "http-secret".to_owned()))));
+    assert_every_request_has_api_key(&receiver.received, "http-secret");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otlp_http_generic_endpoint_from_env_gets_the_metrics_path() {
     let receiver = http_receiver().await;
-    let guard = business_metrics_exporter::builder()
-        .with_env_vars([
-            ("OTEL_METRICS_EXPORTER", "otlp".to_owned()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
-            (
-                "OTEL_EXPORTER_OTLP_ENDPOINT",
-                format!("http://{}", receiver.addr),
-            ),
-            ("OTEL_SERVICE_NAME", "from-env".to_owned()),
-            ("OTEL_METRIC_EXPORT_INTERVAL", "3600000".to_owned()),
-        ])
-        .init()
-        .unwrap();
-    let instance_id = guard.config().resource.service_instance_id.clone();
-    record_workload(&guard.business_metrics());
-    shutdown(guard).await;
+    let instance_id = export_workload_once(business_metrics_exporter::builder().with_env_vars([
+        ("OTEL_METRICS_EXPORTER", "otlp".to_owned()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://{}", receiver.addr),
+        ),
+        ("OTEL_SERVICE_NAME", "from-env".to_owned()),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "3600000".to_owned()),
+    ]))
+    .await;
     assert_workload_payload(
         receiver.received.all().last().unwrap(),
         "from-env",

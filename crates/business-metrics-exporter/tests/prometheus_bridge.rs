@@ -120,17 +120,7 @@ async fn bridge_serves_catalog_prometheus_names_with_exact_values() {
     );
     let order = names("business.order_value_cents");
     let bucket = format!("{order}_bucket");
-    let expected = [
-        ("500", 0.0),
-        ("1000", 0.0),
-        ("2500", 0.0),
-        ("5000", 1.0),
-        ("10000", 1.0),
-        ("25000", 2.0),
-        ("50000", 2.0),
-        ("+Inf", 2.0),
-    ];
-    for (le, count) in expected {
+    for (le, count) in ORDER_VALUE_BUCKETS {
         assert_eq!(
             sample(
                 t,

@@ -180,19 +180,10 @@ async fn prometheus_scrapes_the_bridge_and_returns_catalog_names_and_values() {
         .iter()
         .map(|(l, v)| (l["le"].as_str().unwrap().to_owned(), *v))
         .collect();
-    let expected: BTreeMap<String, f64> = [
-        ("500", 0.0),
-        ("1000", 0.0),
-        ("2500", 0.0),
-        ("5000", 1.0),
-        ("10000", 1.0),
-        ("25000", 2.0),
-        ("50000", 2.0),
-        ("+Inf", 2.0),
-    ]
-    .into_iter()
-    .map(|(l, v)| (l.to_owned(), v))
-    .collect();
+    let expected: BTreeMap<String, f64> = ORDER_VALUE_BUCKETS
+        .into_iter()
+        .map(|(l, v)| (l.to_owned(), v))
+        .collect();
     assert_eq!(buckets, expected);
     assert_eq!(single(prom, &format!("{order}_count")).await, 2.0);
     assert_eq!(

@@ -550,13 +550,7 @@ async fn control_characters_in_labels_are_recorded_sanitized() {
             "region": "r\u{202e}g\\n",
         })))
         .await;
-    let (status, _) = shop
-        .post(
-            &format!("/api/sessions/{id}/steps"),
-            json!({ "step": "cart_view" }),
-        )
-        .await;
-    assert_eq!(status, 204);
+    shop.step(&id, "cart_view").await;
     let (status, _) = shop
         .post(
             "/api/checkout/complete",
@@ -564,7 +558,7 @@ async fn control_characters_in_labels_are_recorded_sanitized() {
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(shop.delete(&format!("/api/sessions/{id}")).await.0, 204);
+    shop.end_session(&id).await;
 
     let text = shop
         .client

@@ -119,21 +119,9 @@ async fn record_through_http(shop: &TestShop) {
                         "is_new_user": false, "entry_page": "/home", "region": "us"
                     }))
                     .await;
-                let (status, _) = shop
-                    .post(
-                        &format!("/api/sessions/{id}/steps"),
-                        json!({ "step": "cart_view" }),
-                    )
-                    .await;
-                assert_eq!(status, 204);
-                let (status, _) = shop
-                    .post(
-                        &format!("/api/sessions/{id}/features"),
-                        json!({ "feature_name": "http_feature" }),
-                    )
-                    .await;
-                assert_eq!(status, 204);
-                assert_eq!(shop.delete(&format!("/api/sessions/{id}")).await.0, 204);
+                shop.step(&id, "cart_view").await;
+                shop.feature(&id, "http_feature").await;
+                shop.end_session(&id).await;
             }
         })
         .collect();

@@ -42,13 +42,7 @@ async fn a_purchase_through_the_api_records_funnel_conversion_revenue_and_sessio
     let id = shop.open_session(session_body()).await;
     assert_eq!(id.len(), 32);
     for step in ["cart_view", "shipping_info", "payment_info", "order_review"] {
-        let (status, body) = shop
-            .post(
-                &format!("/api/sessions/{id}/steps"),
-                json!({ "step": step }),
-            )
-            .await;
-        assert_eq!(status, 204, "{step}: {body}");
+        shop.step(&id, step).await;
     }
     let (status, body) = shop
         .post(
@@ -64,23 +58,14 @@ async fn a_purchase_through_the_api_records_funnel_conversion_revenue_and_sessio
         (200, json!({ "success": true, "order_id": "ord-1" }))
     );
     for _ in 0..2 {
-        let (status, _) = shop
-            .post(
-                &format!("/api/sessions/{id}/features"),
-                json!({ "feature_name": "search" }),
-            )
-            .await;
-        assert_eq!(status, 204);
+        shop.feature(&id, "search").await;
     }
-    let (status, _) = shop
-        .post(
-            &format!("/api/sessions/{id}/milestones"),
-            json!({ "milestone": "first_purchase" }),
-        )
-        .await;
-    assert_eq!(status, 204);
-    let (status, _) = shop.delete(&format!("/api/sessions/{id}")).await;
-    assert_eq!(status, 204);
+    shop.post_no_content(
+        &format!("/api/sessions/{id}/milestones"),
+        json!({ "milestone": "first_purchase" }),
+    )
+    .await;
+    shop.end_session(&id).await;
     shop.state.refresh_active_users();
 
     let m = shop.scrape().await;

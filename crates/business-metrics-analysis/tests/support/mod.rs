@@ -290,6 +290,42 @@ pub fn bizmetrics(args: &[&str]) -> Output {
         .expect("run bizmetrics")
 }
 
+/// `bizmetrics correlate` arguments: `technical` against `business` over `range` ending
+/// at `end`, at one-minute steps, followed by `extra`.
+pub fn correlate_args<'a>(
+    url: &'a str,
+    technical: &'a str,
+    business: &'a str,
+    range: &'a str,
+    end: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "correlate",
+        "--prometheus",
+        url,
+        "--technical",
+        technical,
+        "--business",
+        business,
+        "--range",
+        range,
+        "--step",
+        "1m",
+        "--end",
+        end,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// `bizmetrics funnel` arguments over the hour ending at `end`, followed by `extra`.
+pub fn funnel_args<'a>(url: &'a str, end: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["funnel", "--prometheus", url, "--range", "1h", "--end", end];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// Runs `bizmetrics`, expects success, and parses its JSON output.
 pub fn bizmetrics_json(args: &[&str]) -> serde_json::Value {
     let output = bizmetrics(args);

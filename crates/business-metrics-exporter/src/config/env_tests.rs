@@ -18,9 +18,10 @@ fn ok(vars: &[(&str, &str)]) -> ExporterConfig {
     resolve(vars).unwrap()
 }
 
-/// Asserts the error names `name` and its problem contains `needle`.
-fn bad(vars: &[(&str, &str)], name: &str, needle: &str) -> String {
-    match resolve(vars) {
+/// Asserts that `name` set alone to `value` is refused: the error names `name` and its
+/// problem contains `needle`. Returns the error's text.
+fn bad(name: &str, value: &str, needle: &str) -> String {
+    match resolve(&[(name, value)]) {
         Err(ConfigError::InvalidEnv {
             name: n,
             value_problem,
@@ -43,6 +44,22 @@ fn bad(vars: &[(&str, &str)], name: &str, needle: &str) -> String {
         }
         other => panic!("expected InvalidEnv for {name}, got {other:?}"),
     }
+}
+
+/// Asserts [`bad`] for every `(name, value, needle)`.
+fn refused(cases: &[(&str, &str, &str)]) {
+    for &(name, value, needle) in cases {
+        bad(name, value, needle);
+    }
+}
+
+/// The OTLP headers as (lower-case name, exposed value) pairs, in order.
+fn header_pairs(c: &ExporterConfig) -> Vec<(String, String)> {
+    c.otlp
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_owned(), v.expose().to_owned()))
+        .collect()
 }
 
 #[test]
@@ -85,21 +102,19 @@ fn metrics_exporter_accepts_lists_and_none() {
 
 #[test]
 fn metrics_exporter_refuses_unknown_empty_entries_and_none_with_others() {
-    bad(
-        &[(OTEL_METRICS_EXPORTER, "otlp,zipkin")],
-        OTEL_METRICS_EXPORTER,
-        "unknown exporter \"zipkin\"",
-    );
-    bad(
-        &[(OTEL_METRICS_EXPORTER, "otlp,,console")],
-        OTEL_METRICS_EXPORTER,
-        "empty entry",
-    );
-    bad(
-        &[(OTEL_METRICS_EXPORTER, "none,otlp")],
-        OTEL_METRICS_EXPORTER,
-        "none cannot be combined",
-    );
+    refused(&[
+        (
+            OTEL_METRICS_EXPORTER,
+            "otlp,zipkin",
+            "unknown exporter \"zipkin\"",
+        ),
+        (OTEL_METRICS_EXPORTER, "otlp,,console", "empty entry"),
+        (
+            OTEL_METRICS_EXPORTER,
+            "none,otlp",
+            "none cannot be combined",
+        ),
+    ]);
 }
 
 #[test]
@@ -125,21 +140,23 @@ fn endpoint_signal_is_used_as_is_and_generic_gets_the_http_path() {
 
 #[test]
 fn endpoints_without_scheme_host_or_valid_port_are_refused() {
-    bad(
-        &[(OTEL_EXPORTER_OTLP_ENDPOINT, "collector:4317")],
-        OTEL_EXPORTER_OTLP_ENDPOINT,
-        "must start with http:// or https://",
-    );
-    bad(
-        &[(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, "http://:4318")],
-        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
-        "has no host",
-    );
-    bad(
-        &[(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, "http://h:70000")],
-        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
-        "invalid port",
-    );
+    refused(&[
+        (
+            OTEL_EXPORTER_OTLP_ENDPOINT,
+            "collector:4317",
+            "must start with http:// or https://",
+        ),
+        (
+            OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+            "http://:4318",
+            "has no host",
+        ),
+        (
+            OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+            "http://h:70000",
+            "invalid port",
+        ),
+    ]);
 }
 
 #[test]
@@ -153,16 +170,18 @@ fn protocol_signal_beats_generic_and_unsupported_ones_are_refused() {
         (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, "http/protobuf"),
     ]);
     assert_eq!(both.otlp.protocol, OtlpProtocol::HttpProtobuf);
-    bad(
-        &[(OTEL_EXPORTER_OTLP_PROTOCOL, "http/json")],
-        OTEL_EXPORTER_OTLP_PROTOCOL,
-        "http/json is not supported",
-    );
-    bad(
-        &[(OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, "udp")],
-        OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
-        "expected grpc or http/protobuf",
-    );
+    refused(&[
+        (
+            OTEL_EXPORTER_OTLP_PROTOCOL,
+            "http/json",
+            "http/json is not supported",
+        ),
+        (
+            OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+            "udp",
+            "expected grpc or http/protobuf",
+        ),
+    ]);
 }
 
 #[test]
@@ -171,14 +190,8 @@ fn headers_are_percent_decoded_and_signal_headers_replace_generic_ones() {
         OTEL_EXPORTER_OTLP_HEADERS,
         "api-key=abc%3D%3D, X-Team = growth",
     )]);
-    let pairs: Vec<_> = c
-        .otlp
-        .headers
-        .iter()
-        .map(|(n, v)| (n.to_owned(), v.expose().to_owned()))
-        .collect();
     assert_eq!(
-        pairs,
+        header_pairs(&c),
         [
             ("api-key".to_owned(), "abc==".to_owned()),
             ("x-team".to_owned(), "growth".to_owned())
@@ -193,34 +206,40 @@ fn headers_are_percent_decoded_and_signal_headers_replace_generic_ones() {
 
 #[test]
 fn bad_headers_are_refused_without_quoting_the_value() {
-    let text = bad(
-        &[(OTEL_EXPORTER_OTLP_HEADERS, "api-key")],
-        OTEL_EXPORTER_OTLP_HEADERS,
-        "entry 1 has no '='",
-    );
-    assert!(!text.contains("api-key\""), "{text}");
-    bad(
-        &[(OTEL_EXPORTER_OTLP_HEADERS, "=secret")],
-        OTEL_EXPORTER_OTLP_HEADERS,
-        "empty key",
-    );
-    let text = bad(
-        &[(OTEL_EXPORTER_OTLP_METRICS_HEADERS, "k=sec%zzret")],
-        OTEL_EXPORTER_OTLP_METRICS_HEADERS,
-        "invalid percent-encoding",
-    );
-    assert!(!text.contains("sec"), "{text}");
-    bad(
-        &[(OTEL_EXPORTER_OTLP_HEADERS, "bad name=1")],
-        OTEL_EXPORTER_OTLP_HEADERS,
-        "not a valid HTTP header name",
-    );
-    let text = bad(
-        &[(OTEL_EXPORTER_OTLP_HEADERS, "k=top%0Asecret")],
-        OTEL_EXPORTER_OTLP_HEADERS,
-        "characters not allowed",
-    );
-    assert!(!text.contains("secret"), "{text}");
+    // (variable, value, problem, a part of the value the message must not quote)
+    let cases = [
+        (
+            OTEL_EXPORTER_OTLP_HEADERS,
+            "api-key",
+            "entry 1 has no '='",
+            Some("api-key\""),
+        ),
+        (OTEL_EXPORTER_OTLP_HEADERS, "=secret", "empty key", None),
+        (
+            OTEL_EXPORTER_OTLP_METRICS_HEADERS,
+            "k=sec%zzret",
+            "invalid percent-encoding",
+            Some("sec"),
+        ),
+        (
+            OTEL_EXPORTER_OTLP_HEADERS,
+            "bad name=1",
+            "not a valid HTTP header name",
+            None,
+        ),
+        (
+            OTEL_EXPORTER_OTLP_HEADERS,
+            "k=top%0Asecret",
+            "characters not allowed",
+            Some("secret"),
+        ),
+    ];
+    for (name, value, needle, unquoted) in cases {
+        let text = bad(name, value, needle);
+        if let Some(unquoted) = unquoted {
+            assert!(!text.contains(unquoted), "{text}");
+        }
+    }
 }
 
 #[test]
@@ -234,21 +253,19 @@ fn timeout_signal_beats_generic_and_must_be_positive_whole_milliseconds() {
         (OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, "700"),
     ]);
     assert_eq!(both.otlp.timeout, Duration::from_millis(700));
-    bad(
-        &[(OTEL_EXPORTER_OTLP_TIMEOUT, "10s")],
-        OTEL_EXPORTER_OTLP_TIMEOUT,
-        "not a whole number of milliseconds",
-    );
-    bad(
-        &[(OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, "0")],
-        OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,
-        "at least 1 millisecond",
-    );
-    bad(
-        &[(OTEL_EXPORTER_OTLP_TIMEOUT, "-5")],
-        OTEL_EXPORTER_OTLP_TIMEOUT,
-        "not a whole number",
-    );
+    refused(&[
+        (
+            OTEL_EXPORTER_OTLP_TIMEOUT,
+            "10s",
+            "not a whole number of milliseconds",
+        ),
+        (
+            OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,
+            "0",
+            "at least 1 millisecond",
+        ),
+        (OTEL_EXPORTER_OTLP_TIMEOUT, "-5", "not a whole number"),
+    ]);
 }
 
 #[test]
@@ -260,22 +277,18 @@ fn temporality_preference_accepts_cumulative_and_delta_only() {
         "cumulative",
     )]);
     assert_eq!(c.otlp.temporality, Temporality::Cumulative);
-    bad(
-        &[(
+    refused(&[
+        (
             OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
             "lowmemory",
-        )],
-        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
-        "not supported",
-    );
-    bad(
-        &[(
+            "not supported",
+        ),
+        (
             OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
             "sometimes",
-        )],
-        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
-        "expected cumulative or delta",
-    );
+            "expected cumulative or delta",
+        ),
+    ]);
 }
 
 #[test]
@@ -284,16 +297,10 @@ fn export_interval_is_milliseconds() {
         ok(&[(OTEL_METRIC_EXPORT_INTERVAL, "15000")]).export_interval,
         Duration::from_secs(15)
     );
-    bad(
-        &[(OTEL_METRIC_EXPORT_INTERVAL, "1.5")],
-        OTEL_METRIC_EXPORT_INTERVAL,
-        "not a whole number",
-    );
-    bad(
-        &[(OTEL_METRIC_EXPORT_INTERVAL, "0")],
-        OTEL_METRIC_EXPORT_INTERVAL,
-        "at least 1 millisecond",
-    );
+    refused(&[
+        (OTEL_METRIC_EXPORT_INTERVAL, "1.5", "not a whole number"),
+        (OTEL_METRIC_EXPORT_INTERVAL, "0", "at least 1 millisecond"),
+    ]);
 }
 
 #[test]
@@ -322,16 +329,18 @@ fn service_name_beats_resource_attributes_which_fill_version_and_environment() {
 
 #[test]
 fn resource_attributes_without_equals_or_with_bad_encoding_are_refused() {
-    bad(
-        &[(OTEL_RESOURCE_ATTRIBUTES, "team=growth,oops")],
-        OTEL_RESOURCE_ATTRIBUTES,
-        "entry 2 has no '='",
-    );
-    bad(
-        &[(OTEL_RESOURCE_ATTRIBUTES, "team=%G1")],
-        OTEL_RESOURCE_ATTRIBUTES,
-        "invalid percent-encoding",
-    );
+    refused(&[
+        (
+            OTEL_RESOURCE_ATTRIBUTES,
+            "team=growth,oops",
+            "entry 2 has no '='",
+        ),
+        (
+            OTEL_RESOURCE_ATTRIBUTES,
+            "team=%G1",
+            "invalid percent-encoding",
+        ),
+    ]);
 }
 
 #[test]
@@ -354,21 +363,15 @@ fn prometheus_host_and_port_set_the_bridge_address() {
         c.prometheus.addr,
         SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 9464)
     );
-    bad(
-        &[(OTEL_EXPORTER_PROMETHEUS_HOST, "metrics.internal")],
-        OTEL_EXPORTER_PROMETHEUS_HOST,
-        "not an IP address",
-    );
-    bad(
-        &[(OTEL_EXPORTER_PROMETHEUS_PORT, "65536")],
-        OTEL_EXPORTER_PROMETHEUS_PORT,
-        "not a port number",
-    );
-    bad(
-        &[(OTEL_EXPORTER_PROMETHEUS_PORT, "http")],
-        OTEL_EXPORTER_PROMETHEUS_PORT,
-        "not a port number",
-    );
+    refused(&[
+        (
+            OTEL_EXPORTER_PROMETHEUS_HOST,
+            "metrics.internal",
+            "not an IP address",
+        ),
+        (OTEL_EXPORTER_PROMETHEUS_PORT, "65536", "not a port number"),
+        (OTEL_EXPORTER_PROMETHEUS_PORT, "http", "not a port number"),
+    ]);
 }
 
 #[test]
@@ -414,14 +417,8 @@ fn code_beats_signal_env_which_beats_generic_env() {
     assert_eq!(c.exporters, [ExporterKind::Prometheus]);
     assert_eq!(c.otlp.endpoint, "http://code:4317");
     assert_eq!(c.otlp.protocol, OtlpProtocol::Grpc);
-    let pairs: Vec<_> = c
-        .otlp
-        .headers
-        .iter()
-        .map(|(n, v)| (n.to_owned(), v.expose().to_owned()))
-        .collect();
     assert_eq!(
-        pairs,
+        header_pairs(&c),
         [
             ("api-key".to_owned(), "code".to_owned()),
             ("x-env".to_owned(), "1".to_owned())
@@ -453,38 +450,42 @@ fn invalid_code_settings_name_the_setting() {
         Err(ConfigError::InvalidConfig { name, .. }) => name,
         other => panic!("{other:?}"),
     };
-    assert_eq!(
-        err(ExporterBuilder::new().with_cardinality_limit(0)),
-        "cardinality_limit"
-    );
-    assert_eq!(
-        err(ExporterBuilder::new().with_otlp_endpoint("localhost:4317")),
-        "otlp_endpoint"
-    );
-    assert_eq!(
-        err(ExporterBuilder::new().with_otlp_timeout(Duration::ZERO)),
-        "otlp_timeout"
-    );
-    assert_eq!(
-        err(ExporterBuilder::new().with_export_interval(Duration::ZERO)),
-        "export_interval"
-    );
-    assert_eq!(
-        err(ExporterBuilder::new().with_shutdown_timeout(Duration::ZERO)),
-        "shutdown_timeout"
-    );
-    assert_eq!(
-        err(ExporterBuilder::new().with_service_name(" ")),
-        "service_name"
-    );
-    assert_eq!(
-        err(ExporterBuilder::new().with_bearer_token("has space")),
-        "bearer_token"
-    );
-    assert_eq!(
-        err(ExporterBuilder::new().with_otlp_header("x", "line\nbreak")),
-        "otlp_header"
-    );
+    for (builder, setting) in [
+        (
+            ExporterBuilder::new().with_cardinality_limit(0),
+            "cardinality_limit",
+        ),
+        (
+            ExporterBuilder::new().with_otlp_endpoint("localhost:4317"),
+            "otlp_endpoint",
+        ),
+        (
+            ExporterBuilder::new().with_otlp_timeout(Duration::ZERO),
+            "otlp_timeout",
+        ),
+        (
+            ExporterBuilder::new().with_export_interval(Duration::ZERO),
+            "export_interval",
+        ),
+        (
+            ExporterBuilder::new().with_shutdown_timeout(Duration::ZERO),
+            "shutdown_timeout",
+        ),
+        (
+            ExporterBuilder::new().with_service_name(" "),
+            "service_name",
+        ),
+        (
+            ExporterBuilder::new().with_bearer_token("has space"),
+            "bearer_token",
+        ),
+        (
+            ExporterBuilder::new().with_otlp_header("x", "line\nbreak"),
+            "otlp_header",
+        ),
+    ] {
+        assert_eq!(err(builder), setting);
+    }
 }
 
 #[test]

@@ -13,6 +13,7 @@ use std::time::Duration;
 use business_metrics::{
     BusinessMetrics, CheckoutStep, DeviceType, FunnelContext, FunnelStep, Revenue,
 };
+use business_metrics_exporter::{ExporterBuilder, ExporterKind, OtlpProtocol};
 pub use business_metrics_test_support::otlp::*;
 pub use business_metrics_test_support::{
     find_binary, free_port, poll_until, require_binary, ChildGuard, TempDir,
@@ -28,6 +29,17 @@ pub const VARIANT: &str = "one_page";
 pub const ORDER_AMOUNTS: [u64; 2] = [4_999, 12_000];
 pub const REVENUE_TOTAL: u64 = 16_999;
 pub const TIME_TO_CONVERSION_SECS: f64 = 45.0;
+/// The order-value histogram after the workload: cumulative count per `le` bound.
+pub const ORDER_VALUE_BUCKETS: [(&str, f64); 8] = [
+    ("500", 0.0),
+    ("1000", 0.0),
+    ("2500", 0.0),
+    ("5000", 1.0),
+    ("10000", 1.0),
+    ("25000", 2.0),
+    ("50000", 2.0),
+    ("+Inf", 2.0),
+];
 
 /// Two cart views, a purchase conversion 45 s in, two sales (49.99 and 120.00 USD).
 pub fn record_workload(metrics: &BusinessMetrics) {
@@ -45,6 +57,21 @@ pub fn record_workload(metrics: &BusinessMetrics) {
             .record_revenue(&Revenue::new(amount, "electronics", "card", "us_west"))
             .unwrap();
     }
+}
+
+/// An OTLP-only pipeline exporting to `endpoint` over `protocol` as `service_name`, the
+/// environment ignored.
+pub fn otlp_pipeline(
+    protocol: OtlpProtocol,
+    endpoint: String,
+    service_name: &str,
+) -> ExporterBuilder {
+    business_metrics_exporter::builder()
+        .without_env()
+        .with_exporters([ExporterKind::Otlp])
+        .with_otlp_protocol(protocol)
+        .with_otlp_endpoint(endpoint)
+        .with_service_name(service_name)
 }
 
 // ---- the workload's payload ------------------------------------------------------

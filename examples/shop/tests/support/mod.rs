@@ -2,15 +2,16 @@
 //! reads its `/metrics`.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod in_process;
 pub mod pipeline;
 pub mod process;
 
 use std::collections::BTreeMap;
 
-use business_metrics_exporter::{ExporterKind, MetricsGuard};
-use opentelemetry::metrics::MeterProvider as _;
-use serde_json::Value;
-use shop::{app, AppState, IncidentControl};
+use business_metrics_exporter::MetricsGuard;
+use in_process::InProcessShop;
+use serde_json::{json, Value};
+use shop::{AppState, IncidentControl};
 
 /// One sample of the exposition: metric name, labels (without `otel_scope_*`), value.
 #[derive(Clone, Debug, PartialEq)]
@@ -134,37 +135,19 @@ pub struct TestShop {
 
 impl TestShop {
     pub async fn start(payment_failure_rate: f64) -> Self {
-        let guard = business_metrics_exporter::builder()
-            .without_env()
-            .with_service_name("shop-test")
-            .with_exporters([ExporterKind::Prometheus])
-            .with_prometheus_addr("127.0.0.1:0".parse().unwrap())
-            .init()
-            .expect("metrics pipeline");
-        let metrics_addr = guard.prometheus_addr().expect("bridge address");
-        let incident = IncidentControl::default();
-        let state = AppState::builder(
-            guard.business_metrics(),
-            &guard.meter_provider().meter("shop"),
-        )
-        .with_payment_failure_rate(payment_failure_rate)
-        .with_incident_control(incident.clone())
-        .build();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let router = app(state.clone());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
+        let shop = InProcessShop::start("shop-test", |state| {
+            state.with_payment_failure_rate(payment_failure_rate)
+        })
+        .await;
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         Self {
-            base: format!("http://{addr}"),
-            metrics_url: format!("http://{metrics_addr}/metrics"),
-            state,
-            incident,
+            base: format!("http://{}", shop.addr),
+            metrics_url: format!("http://{}/metrics", shop.bridge),
+            state: shop.state,
+            incident: shop.incident,
             client,
-            guard: Some(guard),
-            server,
+            guard: Some(shop.telemetry),
+            server: shop.server,
         }
     }
 
@@ -202,6 +185,36 @@ impl TestShop {
         let (status, resp) = self.post("/api/sessions", body).await;
         assert_eq!(status, 201, "{resp}");
         resp["session_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Posts `body` to `path` and expects 204 No Content.
+    pub async fn post_no_content(&self, path: &str, body: Value) {
+        let (status, resp) = self.post(path, body.clone()).await;
+        assert_eq!(status, 204, "{path} {body}: {resp}");
+    }
+
+    /// Records funnel step `step` in session `id`, expecting 204.
+    pub async fn step(&self, id: &str, step: &str) {
+        self.post_no_content(
+            &format!("/api/sessions/{id}/steps"),
+            json!({ "step": step }),
+        )
+        .await;
+    }
+
+    /// Records a use of feature `name` in session `id`, expecting 204.
+    pub async fn feature(&self, id: &str, name: &str) {
+        self.post_no_content(
+            &format!("/api/sessions/{id}/features"),
+            json!({ "feature_name": name }),
+        )
+        .await;
+    }
+
+    /// Ends session `id`, expecting 204.
+    pub async fn end_session(&self, id: &str) {
+        let (status, resp) = self.delete(&format!("/api/sessions/{id}")).await;
+        assert_eq!(status, 204, "{resp}");
     }
 }
 
