@@ -18,15 +18,9 @@ use business_metrics::{
     BoundFunnel, BoundSale, DeviceType, FunnelContext, LabelPolicy, RecordError, Revenue, Sale,
     MAX_AMOUNT_MINOR,
 };
+use support::pools::{CATEGORIES, CURRENCIES, DEVICES, PAYMENTS, REGIONS, SOURCES, VARIANTS};
 use support::{Exported, Harness};
 
-const SOURCES: [&str; 4] = ["google_ads", "direct", " email ", "social"];
-const DEVICES: [DeviceType; 3] = [DeviceType::Desktop, DeviceType::Mobile, DeviceType::Tablet];
-const VARIANTS: [&str; 2] = ["control", "one_page"];
-const CATEGORIES: [&str; 5] = ["electronics", "books", "clothing", "home", "toys"];
-const PAYMENTS: [&str; 3] = ["card", "paypal", "apple_pay"];
-const REGIONS: [&str; 4] = ["us-east", "us-west", "eu", "apac"];
-const CURRENCIES: [&str; 3] = ["USD", "eur", "USD"];
 const EVENTS: usize = 300;
 
 fn context(i: usize) -> FunnelContext<'static> {

@@ -14,16 +14,9 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use business_metrics::{CheckoutStep, DeviceType, FunnelContext, FunnelStep, LabelPolicy, Revenue};
+use business_metrics::{CheckoutStep, FunnelContext, FunnelStep, LabelPolicy, Revenue};
+use support::pools::{CATEGORIES, CURRENCIES, DEVICES, PAYMENTS, REGIONS, SOURCES, VARIANTS};
 use support::{Exported, Harness};
-
-const SOURCES: [&str; 4] = ["google_ads", "direct", " email ", "social"];
-const DEVICES: [DeviceType; 3] = [DeviceType::Desktop, DeviceType::Mobile, DeviceType::Tablet];
-const VARIANTS: [&str; 2] = ["control", "one_page"];
-const CATEGORIES: [&str; 5] = ["electronics", "books", "clothing", "home", "toys"];
-const PAYMENTS: [&str; 3] = ["card", "paypal", "apple_pay"];
-const REGIONS: [&str; 4] = ["us-east", "us-west", "eu", "apac"];
-const CURRENCIES: [&str; 3] = ["USD", "eur", "USD"];
 
 /// A mixed workload: trackers, per-call steps and conversions, sales in several
 /// currencies, milestones, failures and refused input, on a moving manual clock.
@@ -54,15 +47,7 @@ fn workload(h: &Harness, events: usize) {
                     t.checkout_failed();
                 }
             }
-            2 => {
-                for s in CheckoutStep::ALL {
-                    m.record_funnel_step(FunnelStep::Checkout(*s), &ctx)
-                        .unwrap();
-                }
-                m.record_conversion("purchase", &ctx, (i % 600) as f64)
-                    .unwrap();
-                m.record_revenue(&sale).unwrap();
-            }
+            2 => support::purchase_per_call(m, &ctx, &sale, (i % 600) as f64),
             3 => {
                 m.record_funnel_step(FunnelStep::Milestone("first_search"), &ctx)
                     .unwrap();

@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use business_metrics::{BusinessMetrics, BusinessMetricsBuilder, LabelPolicy, ManualClock};
+use business_metrics::{
+    BusinessMetrics, BusinessMetricsBuilder, CheckoutStep, FunnelContext, FunnelStep, LabelPolicy,
+    ManualClock, Revenue,
+};
 use opentelemetry::Value;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{
@@ -219,4 +222,34 @@ impl Harness {
 /// Builds an attribute list from pairs, for comparisons.
 pub fn a<'a>(pairs: &'a [(&'a str, &'a str)]) -> &'a [(&'a str, &'a str)] {
     pairs
+}
+
+/// Label pools the workloads draw from by event index. Two sources carry white
+/// space the policy trims, and the currencies repeat in two spellings.
+pub mod pools {
+    use business_metrics::DeviceType;
+
+    pub const SOURCES: [&str; 4] = ["google_ads", "direct", " email ", "social"];
+    pub const DEVICES: [DeviceType; 3] =
+        [DeviceType::Desktop, DeviceType::Mobile, DeviceType::Tablet];
+    pub const VARIANTS: [&str; 2] = ["control", "one_page"];
+    pub const CATEGORIES: [&str; 5] = ["electronics", "books", "clothing", "home", "toys"];
+    pub const PAYMENTS: [&str; 3] = ["card", "paypal", "apple_pay"];
+    pub const REGIONS: [&str; 4] = ["us-east", "us-west", "eu", "apac"];
+    pub const CURRENCIES: [&str; 3] = ["USD", "eur", "USD"];
+}
+
+/// A purchase recorded one call per update: every checkout step, a `purchase`
+/// conversion taking `secs`, and the sale.
+pub fn purchase_per_call(
+    m: &BusinessMetrics,
+    ctx: &FunnelContext<'_>,
+    sale: &Revenue<'_>,
+    secs: f64,
+) {
+    for s in CheckoutStep::ALL {
+        m.record_funnel_step(FunnelStep::Checkout(*s), ctx).unwrap();
+    }
+    m.record_conversion("purchase", ctx, secs).unwrap();
+    m.record_revenue(sale).unwrap();
 }
