@@ -297,7 +297,7 @@ impl RawSdk {
     #[inline]
     pub fn record(&self, ev: &Event) {
         let device = ev.device.as_str();
-        for step in STEPS {
+        for &step in STEPS {
             self.funnel.add(
                 1,
                 &[
@@ -434,7 +434,7 @@ impl PromCrate {
     #[inline]
     pub fn record(&self, ev: &Event) {
         let device = ev.device.as_str();
-        for step in STEPS {
+        for &step in STEPS {
             self.funnel
                 .with_label_values(&[step, ev.source, device, ev.variant])
                 .inc();

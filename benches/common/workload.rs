@@ -4,16 +4,11 @@
 
 use std::time::Duration;
 
-use business_metrics::DeviceType;
+use business_metrics::{CheckoutStep, DeviceType, CHECKOUT_STEP_VALUES};
 
-/// The checkout steps a purchase walks through, in funnel order.
-pub const STEPS: [&str; 5] = [
-    "cart_view",
-    "shipping_info",
-    "payment_info",
-    "order_review",
-    "order_confirmed",
-];
+/// The checkout steps a purchase walks through, in funnel order: the catalog's
+/// step values without `checkout_error`.
+pub const STEPS: &[&str] = CHECKOUT_STEP_VALUES.split_at(CheckoutStep::ALL.len()).0;
 
 /// The conversion type of a purchase.
 pub const PURCHASE: &str = "purchase";
