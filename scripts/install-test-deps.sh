@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Installs the real servers the tests start: Prometheus (with promtool) and Alertmanager
-# (with amtool) from Debian's packages, and the rotel collector (rotel-agent) from PyPI.
+# Installs the real servers the tests start:
+#   - otelcol-business: the project's OpenTelemetry Collector distribution
+#     (otel-collector/distribution/), built with Go from the Go module proxy;
+#   - prometheus and promtool 3.x, built the same way (otel-collector/distribution/prometheus/);
+#   - amtool (Alertmanager) from Debian's packages.
 #
-# Run with:   sudo scripts/install-test-deps.sh     (root on Debian; idempotent)
+# Run with:   scripts/install-test-deps.sh     (as root, or with sudo available)
 #
-# Quiet when everything is present. Needs no network beyond the Debian and PyPI
-# package registries. Tests start their own Prometheus on ephemeral loopback ports and
-# only validate the Alertmanager config, so the system services the Debian packages
-# ship are kept from running.
+# Idempotent and quiet when everything is present. Go builds are cached under
+# ${BUSINESS_METRICS_CACHE:-~/.cache/business-metrics}, keyed by a hash of the module's
+# files and the Go version: a binary is rebuilt only when its go.mod, go.sum or Go
+# sources change. The binaries are installed into $INSTALL_DIR (/usr/local/bin), ahead
+# of any Debian prometheus on PATH. Needs Go (1.26 or newer) and the Go module proxy,
+# Debian's package registry, nothing else.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-ROTEL_VERSION="0.0.1a15"
+INSTALL_DIR="${INSTALL_DIR:-/usr/local/bin}"
+CACHE_DIR="${BUSINESS_METRICS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/business-metrics}"
+DISTRIBUTION=otel-collector/distribution
+PROMETHEUS_VERSION=3.16.0
 
 log() { printf 'install-test-deps: %s\n' "$*" >&2; }
 
@@ -49,8 +58,8 @@ apt_install() {
 }
 
 stop_system_service() {
-  # Never leave a system Prometheus or Alertmanager running: it would hold its port
-  # (9090, 9093) and serve nothing of ours. Harmless when none exists.
+  # Never leave a system Alertmanager running: it would hold its port (9093) and
+  # serve nothing of ours. Harmless when none exists.
   local name="$1"
   if [ -x "/etc/init.d/$name" ]; then
     as_root "/etc/init.d/$name" stop >/dev/null 2>&1 || true
@@ -61,28 +70,81 @@ stop_system_service() {
   fi
 }
 
-if ! have prometheus || ! have promtool; then
-  apt_install prometheus
-  stop_system_service prometheus
+if ! have go; then
+  log "Go is not installed: the collector and Prometheus are built from the Go module proxy (Go 1.26 or newer)"
+  exit 1
 fi
+
+# The hash of a build's inputs: the go.mod, go.sum and Go files under DIR except
+# those under the subdirectories named in SKIP (other modules), the Go version and
+# the build flags.
+build_hash() {
+  local dir="$1" skip="$2" flags="$3" prune=() sub
+  for sub in $skip; do prune+=(-path "./$sub" -prune -o); done
+  {
+    go version
+    printf '%s\n' "$flags"
+    (cd "$dir" && find . "${prune[@]}" -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print |
+      LC_ALL=C sort | xargs sha256sum)
+  } | sha256sum | cut -c1-16
+}
+
+# go_build_cached NAME HASH MODULE_DIR FLAGS BINARY=PACKAGE...: builds each PACKAGE of
+# the module in MODULE_DIR into the cache (once per HASH) and installs it as BINARY.
+# FLAGS is one word (or empty).
+go_build_cached() {
+  local name="$1" hash="$2" dir="$3" flags="$4"
+  shift 4
+  local out="$CACHE_DIR/go-bin/$name-$hash" missing=0 pair
+  for pair in "$@"; do
+    [ -x "$out/${pair%%=*}" ] || missing=1
+  done
+  if [ "$missing" -eq 1 ]; then
+    local tmp="$out.tmp.$$" started=$SECONDS
+    log "building $name from $dir (Go module proxy; cached in $out)"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    for pair in "$@"; do
+      (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath -buildvcs=false ${flags:+"$flags"} \
+        -o "$tmp/${pair%%=*}" "${pair#*=}")
+    done
+    rm -rf "$out"
+    mv "$tmp" "$out"
+    log "built $name in $((SECONDS - started)) s"
+  fi
+  for pair in "$@"; do
+    local binary="${pair%%=*}"
+    if ! cmp -s "$out/$binary" "$INSTALL_DIR/$binary"; then
+      log "installing $INSTALL_DIR/$binary"
+      as_root install -m 0755 "$out/$binary" "$INSTALL_DIR/$binary"
+    fi
+  done
+}
+
+# The collector: the components module and main.go at the top of the distribution.
+go_build_cached otelcol-business "$(build_hash "$DISTRIBUTION" "prometheus" "")" \
+  "$DISTRIBUTION" "" otelcol-business=.
+PROMETHEUS_FLAGS="-ldflags=-X=github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
+go_build_cached prometheus "$(build_hash "$DISTRIBUTION/prometheus" "" "$PROMETHEUS_FLAGS")" \
+  "$DISTRIBUTION/prometheus" "$PROMETHEUS_FLAGS" \
+  prometheus=github.com/prometheus/prometheus/cmd/prometheus \
+  promtool=github.com/prometheus/prometheus/cmd/promtool
 
 if ! have amtool; then
   apt_install prometheus-alertmanager
   stop_system_service prometheus-alertmanager
 fi
 
-rotel_present() {
-  python3 - <<'PY' >/dev/null 2>&1
-import os, rotel
-assert os.access(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"), os.X_OK)
-PY
+# What the tests will find on PATH must be what was just installed.
+for name in otelcol-business prometheus promtool; do
+  found="$(command -v "$name" || true)"
+  if [ "$found" != "$INSTALL_DIR/$name" ]; then
+    log "$name on PATH is '${found:-nothing}', not $INSTALL_DIR/$name: put $INSTALL_DIR first on PATH"
+    exit 1
+  fi
+done
+prometheus --version 2>&1 | grep -q "version $PROMETHEUS_VERSION" || {
+  log "prometheus on PATH is not $PROMETHEUS_VERSION"
+  exit 1
 }
-
-if ! rotel_present; then
-  log "pip install rotel==$ROTEL_VERSION"
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "rotel==$ROTEL_VERSION" >/dev/null
-fi
-
-have prometheus && have promtool || { log "prometheus/promtool still missing"; exit 1; }
 have amtool || { log "amtool still missing"; exit 1; }
-rotel_present || { log "rotel-agent still missing"; exit 1; }
