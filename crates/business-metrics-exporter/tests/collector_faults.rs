@@ -1,5 +1,5 @@
-//! Collector faults, injected for real on loopback: no collector at all, a collector
-//! (rotel) killed and restarted mid-run, and a collector that accepts connections
+//! Collector faults, injected for real on loopback: no collector at all, the
+//! project's collector (`otelcol-business`) killed and restarted mid-run, and a collector that accepts connections
 //! but never answers. Recording goes on, failures are logged at a bounded rate and
 //! without secrets, memory stays bounded, the cumulative totals that finally arrive
 //! equal what was recorded, exports give up at the configured timeout, and shutdown
@@ -19,7 +19,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -530,12 +529,11 @@ async fn collector_killed_and_restarted_delivers_every_event_exactly_once() {
     let _serial = SERIAL.lock().await;
     logs();
     let receiver = grpc_receiver().await;
-    let Some(mut rotel) = Rotel::start(receiver.addr, Path::new(env!("CARGO_TARGET_TMPDIR"))).await
-    else {
+    let Some(mut collector) = Otelcol::forwarding_to(receiver.addr).await else {
         return;
     };
-    let host_port = rotel.grpc.to_string();
-    let guard = otlp(OtlpProtocol::Grpc, rotel.grpc_endpoint())
+    let host_port = format!("127.0.0.1:{}", collector.ports.grpc);
+    let guard = otlp(OtlpProtocol::Grpc, collector.grpc_endpoint())
         .with_otlp_timeout(Duration::from_millis(500))
         .with_export_interval(Duration::from_millis(200))
         .with_export_failure_log_interval(Duration::from_secs(1))
@@ -545,18 +543,18 @@ async fn collector_killed_and_restarted_delivers_every_event_exactly_once() {
     let metrics = guard.business_metrics();
     let mut tally = Tally::default();
 
-    // Before the fault: delivered through rotel.
+    // Before the fault: delivered through the collector.
     record_purchases(&metrics, 0, 500, &mut tally);
     wait_for_tally(&receiver.received, &tally).await;
 
     // The collector dies (SIGKILL: whatever it held is lost); recording goes on.
-    rotel.kill();
+    collector.kill();
     record_purchases(&metrics, 500, 700, &mut tally);
     wait_for_failures(&host_port, 3).await;
     record_purchases(&metrics, 1_200, 300, &mut tally);
 
     // It comes back on the same port; more events; then a normal shutdown.
-    rotel.restart().await;
+    collector.restart().await;
     record_purchases(&metrics, 1_500, 400, &mut tally);
     let recovered = poll_until(
         "the exporter to log its recovery",

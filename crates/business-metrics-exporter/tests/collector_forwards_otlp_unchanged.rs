@@ -1,6 +1,6 @@
-//! End to end through a real collector: the exporter sends OTLP to `rotel-agent`
-//! (PyPI package `rotel`), which forwards OTLP/gRPC to the in-test receiver; the
-//! payload arrives unchanged.
+//! End to end through the real collector: the exporter sends OTLP to the project's
+//! `otelcol-business` running the shipped `base.yaml` with the `otlpgrpc` backend,
+//! which forwards OTLP/gRPC to the in-test receiver; the payload arrives unchanged.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,28 +10,26 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use business_metrics_exporter::{ExporterKind, OtlpProtocol};
 use support::*;
 
-async fn through_rotel(protocol: OtlpProtocol) {
+async fn through_the_collector(protocol: OtlpProtocol) {
     let receiver = grpc_receiver().await;
-    let Some(rotel) = Rotel::start(receiver.addr, Path::new(env!("CARGO_TARGET_TMPDIR"))).await
-    else {
+    let Some(collector) = Otelcol::forwarding_to(receiver.addr).await else {
         return;
     };
     let endpoint = match protocol {
-        OtlpProtocol::Grpc => rotel.grpc_endpoint(),
-        _ => rotel.http_endpoint(),
+        OtlpProtocol::Grpc => collector.grpc_endpoint(),
+        _ => collector.http_endpoint(),
     };
     let guard = business_metrics_exporter::builder()
         .without_env()
         .with_exporters([ExporterKind::Otlp])
         .with_otlp_protocol(protocol)
         .with_otlp_endpoint(endpoint)
-        .with_service_name("rotel-e2e")
+        .with_service_name("collector-e2e")
         .with_export_interval(Duration::from_secs(3600))
         .init()
         .unwrap();
@@ -50,15 +48,15 @@ async fn through_rotel(protocol: OtlpProtocol) {
         .await;
     let forwarded = per_resource(&all);
     let last = forwarded.iter().rev().find(|r| has_workload(r)).unwrap();
-    assert_workload_payload(last, "rotel-e2e", &instance_id);
+    assert_workload_payload(last, "collector-e2e", &instance_id);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn otlp_grpc_through_rotel_arrives_unchanged() {
-    through_rotel(OtlpProtocol::Grpc).await;
+async fn otlp_grpc_through_the_collector_arrives_unchanged() {
+    through_the_collector(OtlpProtocol::Grpc).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn otlp_http_through_rotel_arrives_unchanged() {
-    through_rotel(OtlpProtocol::HttpProtobuf).await;
+async fn otlp_http_through_the_collector_arrives_unchanged() {
+    through_the_collector(OtlpProtocol::HttpProtobuf).await;
 }

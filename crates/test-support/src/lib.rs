@@ -8,12 +8,16 @@
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `otlp` | the `otlp` module: in-test OTLP receivers, payload helpers, the rotel collector |
+//! | `otlp` | the `otlp` module: in-test OTLP receivers and payload helpers |
+//! | `servers` | the `servers` module: the project's collector and Prometheus 3 as child processes |
 #![forbid(unsafe_code)]
 #![allow(clippy::panic, clippy::expect_used, clippy::print_stderr)]
 
+pub mod exposition;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+#[cfg(feature = "servers")]
+pub mod servers;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

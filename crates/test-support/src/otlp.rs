@@ -1,13 +1,10 @@
 //! In-test OTLP receivers (gRPC on tonic, HTTP/protobuf on axum) that keep every
-//! request they get, helpers that read the `opentelemetry-proto` payload, and the
-//! rotel collector (`rotel-agent` from the PyPI package `rotel`) as a child process.
+//! request they get, and helpers that read the `opentelemetry-proto` payload.
 //!
 //! Every server binds 127.0.0.1 on an ephemeral port. Enabled by the `otlp` feature.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -28,8 +25,6 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use prost::Message as _;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-
-use crate::{free_port, poll_until, ChildGuard};
 
 /// The generated OTLP types, for tests that name them.
 pub use opentelemetry_proto;
@@ -156,7 +151,7 @@ async fn loopback_listener() -> (TcpListener, SocketAddr) {
 }
 
 /// An OTLP/gRPC receiver on tonic with `opentelemetry-proto`'s generated service.
-/// Accepts gzip (collectors such as rotel compress by default).
+/// Accepts gzip (collectors compress by default).
 pub async fn grpc_receiver() -> Receiver {
     let (listener, addr) = loopback_listener().await;
     let received = Received::default();
@@ -327,130 +322,6 @@ pub fn per_resource(requests: &[ExportMetricsServiceRequest]) -> Vec<ExportMetri
             resource_metrics: vec![rm],
         })
         .collect()
-}
-
-// ---- the rotel collector --------------------------------------------------------
-
-/// The `rotel-agent` binary inside the installed `rotel` Python package, if any.
-pub fn rotel_agent() -> Option<PathBuf> {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import rotel,os; print(os.path.dirname(rotel.__file__))",
-        ])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let dir = String::from_utf8(out.stdout).ok()?;
-    let path = PathBuf::from(dir.trim()).join("rotel-agent");
-    path.is_file().then_some(path)
-}
-
-/// `rotel-agent`, or `None` after a skip notice; fails the test under `CI=true`.
-pub fn require_rotel_agent() -> Option<PathBuf> {
-    crate::require_found("rotel-agent (PyPI package rotel)", rotel_agent())
-}
-
-/// A running rotel collector receiving OTLP gRPC and HTTP on two loopback ports and
-/// forwarding OTLP/gRPC (gzip, no batching) to another address. It can be stopped and
-/// started again on the same ports to simulate a collector restart.
-#[derive(Debug)]
-pub struct Rotel {
-    /// Where it receives OTLP/gRPC.
-    pub grpc: SocketAddr,
-    /// Where it receives OTLP/HTTP (`/v1/metrics`).
-    pub http: SocketAddr,
-    agent: PathBuf,
-    forward_to: SocketAddr,
-    log_dir: PathBuf,
-    process: Option<ChildGuard>,
-}
-
-impl Rotel {
-    /// Starts rotel forwarding to `forward_to`, logging under `log_dir`; returns once
-    /// both receiver ports accept connections. `None` (after a notice) when rotel is
-    /// not installed, outside CI.
-    pub async fn start(forward_to: SocketAddr, log_dir: &Path) -> Option<Self> {
-        let agent = require_rotel_agent()?;
-        let mut rotel = Self {
-            grpc: SocketAddr::from(([127, 0, 0, 1], free_port())),
-            http: SocketAddr::from(([127, 0, 0, 1], free_port())),
-            agent,
-            forward_to,
-            log_dir: log_dir.to_owned(),
-            process: None,
-        };
-        rotel.restart().await;
-        Some(rotel)
-    }
-
-    /// The OTLP/gRPC endpoint URL to export to.
-    pub fn grpc_endpoint(&self) -> String {
-        format!("http://{}", self.grpc)
-    }
-
-    /// The OTLP/HTTP metrics endpoint URL to export to.
-    pub fn http_endpoint(&self) -> String {
-        format!("http://{}/v1/metrics", self.http)
-    }
-
-    /// Kills the collector (SIGKILL, no flush) and waits until it has exited.
-    pub fn kill(&mut self) {
-        self.process = None;
-    }
-
-    /// Whether the collector process is (still) running.
-    pub fn is_running(&mut self) -> bool {
-        self.process.as_mut().is_some_and(ChildGuard::is_running)
-    }
-
-    /// Starts the collector (again) on the same ports; returns once both accept
-    /// connections.
-    pub async fn restart(&mut self) {
-        self.kill();
-        let tag = format!("{}-{}", std::process::id(), self.grpc.port());
-        let process = ChildGuard::spawn_logged(
-            "rotel-agent",
-            Command::new(&self.agent)
-                .arg("start")
-                .arg("--otlp-grpc-endpoint")
-                .arg(self.grpc.to_string())
-                .arg("--otlp-http-endpoint")
-                .arg(self.http.to_string())
-                .arg("--exporter")
-                .arg("otlp")
-                .arg("--otlp-exporter-endpoint")
-                .arg(format!("http://{}", self.forward_to))
-                .arg("--otlp-exporter-protocol")
-                .arg("grpc")
-                .arg("--disable-batching")
-                .arg("--pid-file")
-                .arg(self.log_dir.join(format!("rotel-{tag}.pid")))
-                .arg("--log-file")
-                .arg(self.log_dir.join(format!("rotel-{tag}.log"))),
-            &self.log_dir,
-        );
-        self.process = Some(process);
-        let (grpc, http) = (self.grpc, self.http);
-        let process = &mut self.process;
-        poll_until("rotel-agent to listen", Duration::from_secs(30), || {
-            if let Some(p) = process.as_mut() {
-                p.assert_running();
-            }
-            async move {
-                let g = tokio::net::TcpStream::connect(grpc).await.is_ok();
-                let h = tokio::net::TcpStream::connect(http).await.is_ok();
-                if g && h {
-                    Ok(())
-                } else {
-                    Err(format!("grpc listening: {g}, http listening: {h}"))
-                }
-            }
-        })
-        .await;
-    }
 }
 
 /// An OTLP/HTTP "collector" that refuses every export with 401, echoing the

@@ -15,6 +15,7 @@ use business_metrics::{
 };
 use business_metrics_exporter::{ExporterBuilder, ExporterKind, OtlpProtocol};
 pub use business_metrics_test_support::otlp::*;
+pub use business_metrics_test_support::servers::*;
 pub use business_metrics_test_support::{
     find_binary, free_port, poll_until, require_binary, ChildGuard, TempDir,
 };

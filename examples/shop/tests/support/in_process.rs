@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use business_metrics_exporter::{ExporterKind, MetricsGuard};
+use business_metrics_exporter::{ExporterBuilder, ExporterKind, MetricsGuard};
 use opentelemetry::metrics::MeterProvider as _;
 use shop::state::AppStateBuilder;
 use shop::{app, AppState, IncidentControl};
@@ -31,13 +31,25 @@ impl InProcessShop {
         service_name: &str,
         configure: impl FnOnce(AppStateBuilder) -> AppStateBuilder,
     ) -> Self {
-        let telemetry = business_metrics_exporter::builder()
-            .without_env()
-            .with_service_name(service_name)
-            .with_exporters([ExporterKind::Prometheus])
-            .with_prometheus_addr("127.0.0.1:0".parse().unwrap())
-            .init()
-            .expect("metrics pipeline");
+        Self::start_with(service_name, |exporter| exporter, configure).await
+    }
+
+    /// As `start`, with the exporter builder adjusted by `exporter` first (to add
+    /// OTLP beside the bridge, for example).
+    pub async fn start_with(
+        service_name: &str,
+        exporter: impl FnOnce(ExporterBuilder) -> ExporterBuilder,
+        configure: impl FnOnce(AppStateBuilder) -> AppStateBuilder,
+    ) -> Self {
+        let telemetry = exporter(
+            business_metrics_exporter::builder()
+                .without_env()
+                .with_service_name(service_name)
+                .with_exporters([ExporterKind::Prometheus])
+                .with_prometheus_addr("127.0.0.1:0".parse().unwrap()),
+        )
+        .init()
+        .expect("metrics pipeline");
         let bridge = telemetry.prometheus_addr().expect("bridge address");
         let incident = IncidentControl::default();
         let state = configure(AppState::builder(
