@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests start:
 #   - otelcol-business: the project's OpenTelemetry Collector distribution
-#     (otel-collector/distribution/), built with Go from the Go module proxy;
+#     (otel-collector/distribution/), built with Go from the Go module proxy, and
+#     otelcol-business-datadog, its Datadog build (otel-collector/distribution/datadog/);
 #   - prometheus and promtool 3.x, built the same way (otel-collector/distribution/prometheus/);
-#   - amtool (Alertmanager) from Debian's packages.
+#   - amtool (Alertmanager), and unshare and ip for the Datadog test's network
+#     namespace, from Debian's packages.
 #
 # Run with:   scripts/install-test-deps.sh     (as root, or with sudo available)
 #
@@ -122,8 +124,10 @@ go_build_cached() {
 }
 
 # The collector: the components module and main.go at the top of the distribution.
-go_build_cached otelcol-business "$(build_hash "$DISTRIBUTION" "prometheus" "")" \
+go_build_cached otelcol-business "$(build_hash "$DISTRIBUTION" "datadog prometheus" "")" \
   "$DISTRIBUTION" "" otelcol-business=.
+go_build_cached otelcol-business-datadog "$(build_hash "$DISTRIBUTION/datadog" "" "")" \
+  "$DISTRIBUTION/datadog" "" otelcol-business-datadog=.
 PROMETHEUS_FLAGS="-ldflags=-X=github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
 go_build_cached prometheus "$(build_hash "$DISTRIBUTION/prometheus" "" "$PROMETHEUS_FLAGS")" \
   "$DISTRIBUTION/prometheus" "$PROMETHEUS_FLAGS" \
@@ -134,9 +138,11 @@ if ! have amtool; then
   apt_install prometheus-alertmanager
   stop_system_service prometheus-alertmanager
 fi
+have unshare || apt_install util-linux
+have ip || apt_install iproute2
 
 # What the tests will find on PATH must be what was just installed.
-for name in otelcol-business prometheus promtool; do
+for name in otelcol-business otelcol-business-datadog prometheus promtool; do
   found="$(command -v "$name" || true)"
   if [ "$found" != "$INSTALL_DIR/$name" ]; then
     log "$name on PATH is '${found:-nothing}', not $INSTALL_DIR/$name: put $INSTALL_DIR first on PATH"
@@ -147,4 +153,6 @@ prometheus --version 2>&1 | grep -q "version $PROMETHEUS_VERSION" || {
   log "prometheus on PATH is not $PROMETHEUS_VERSION"
   exit 1
 }
-have amtool || { log "amtool still missing"; exit 1; }
+for name in amtool unshare ip; do
+  have "$name" || { log "$name still missing"; exit 1; }
+done
