@@ -61,10 +61,10 @@ const GATEWAY_BACKENDS: &[&str] = &[
 /// The backends delta.yaml goes with.
 const DELTA_BACKENDS: &[&str] = &["otlphttp", "otlpgrpc"];
 
-/// The one component type of the files that the distribution does not hold: the
-/// Datadog exporter cannot be built from the Go module proxy at the distribution's
-/// release (otel-collector/README.md says which modules are refused).
-const NOT_IN_THE_DISTRIBUTION: &[(&str, &str)] = &[("exporters", "datadog")];
+/// The one component type of the files that otelcol-business does not hold: the
+/// Datadog exporter, in its own build at an older release (otel-collector/README.md
+/// says why).
+const IN_THE_DATADOG_BUILD_ONLY: &[(&str, &str)] = &[("exporters", "datadog")];
 
 /// Values for the variables the files require, so that every documented
 /// configuration loads (the collector refuses to start without them).
@@ -179,7 +179,10 @@ fn documented_configs() -> Vec<Merged> {
         .collect()
 }
 
-/// The documented configurations the distribution can load (all but Datadog's).
+/// The documented configurations otelcol-business loads (all but Datadog's, which
+/// its own build loads in datadog_backend_through_a_fake_intake.rs: the exporter
+/// asks cloud metadata services for the host name as soon as it is created, so it
+/// runs only inside a network namespace with nothing but loopback).
 fn loadable_file_lists() -> Vec<Vec<String>> {
     documented_file_lists()
         .into_iter()
@@ -500,10 +503,8 @@ fn every_pipeline_names_only_components_defined_in_the_merged_config() {
 
 /// The component types of each kind that the files use.
 fn used_component_types() -> BTreeMap<String, BTreeSet<String>> {
-    let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in COLLECTOR_FILES {
-        let config = load(file);
-        for key in keys(Some(&config)) {
+        for key in keys(Some(&load(file))) {
             assert!(
                 [
                     "receivers",
@@ -517,6 +518,45 @@ fn used_component_types() -> BTreeMap<String, BTreeSet<String>> {
                 "{file}: unknown top-level section {key:?}"
             );
         }
+    }
+    types_used_by(COLLECTOR_FILES)
+}
+
+/// `<binary> components`: each kind's component types, every module checked to be
+/// of the binary's release.
+fn listed_components(binary: &str) -> Option<BTreeMap<String, BTreeSet<String>>> {
+    let path = support::require_binary(binary)?;
+    let listing: Value =
+        serde_norway::from_str(&support::run_ok(Command::new(path).arg("components"))).unwrap();
+    assert_eq!(listing["buildinfo"]["command"].as_str(), Some(binary));
+    let version = listing["buildinfo"]["version"].as_str().unwrap();
+    let mut listed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for section in [
+        "receivers",
+        "processors",
+        "exporters",
+        "extensions",
+        "connectors",
+    ] {
+        for component in listing[section].as_sequence().unwrap() {
+            let name = component["name"].as_str().unwrap().to_owned();
+            let module = component["module"].as_str().unwrap_or_default();
+            assert!(
+                module.ends_with(&format!(" v{version}")),
+                "{binary}: {section} {name} comes from {module:?}, not release {version}"
+            );
+            listed.entry(section.to_owned()).or_default().insert(name);
+        }
+    }
+    listed.retain(|_, types| !types.is_empty());
+    Some(listed)
+}
+
+/// The component types that `files` use, by kind.
+fn types_used_by(files: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in files {
+        let config = load(file);
         for section in [
             "receivers",
             "processors",
@@ -536,49 +576,33 @@ fn used_component_types() -> BTreeMap<String, BTreeSet<String>> {
 
 #[test]
 fn the_distribution_holds_exactly_the_components_the_files_use() {
-    let Some(binary) = support::require_binary("otelcol-business") else {
+    let Some(listed) = listed_components("otelcol-business") else {
         return;
     };
-    let listing: Value =
-        serde_norway::from_str(&support::run_ok(Command::new(binary).arg("components"))).unwrap();
-    assert_eq!(
-        listing["buildinfo"]["command"].as_str(),
-        Some("otelcol-business")
-    );
-    let mut listed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for section in [
-        "receivers",
-        "processors",
-        "exporters",
-        "extensions",
-        "connectors",
-    ] {
-        for component in listing[section].as_sequence().unwrap() {
-            let name = component["name"].as_str().unwrap().to_owned();
-            let module = component["module"].as_str().unwrap_or_default();
-            assert!(
-                module.ends_with(&format!(
-                    " v{}",
-                    listing["buildinfo"]["version"].as_str().unwrap()
-                )),
-                "{section} {name} comes from {module:?}, not the distribution's release"
-            );
-            listed.entry(section.to_owned()).or_default().insert(name);
-        }
-    }
     let mut expected = used_component_types();
-    for (section, ty) in NOT_IN_THE_DISTRIBUTION {
+    for (section, ty) in IN_THE_DATADOG_BUILD_ONLY {
         assert!(
             expected.get_mut(*section).unwrap().remove(*ty),
-            "{section} {ty} is no longer used: drop it from NOT_IN_THE_DISTRIBUTION"
+            "{section} {ty} is no longer used: drop it from IN_THE_DATADOG_BUILD_ONLY"
         );
         assert!(!listed[*section].contains(*ty));
     }
     expected.retain(|_, types| !types.is_empty());
-    listed.retain(|_, types| !types.is_empty());
     assert_eq!(
         listed, expected,
         "otelcol-business components and the types the files use differ"
+    );
+}
+
+#[test]
+fn the_datadog_build_holds_exactly_what_its_files_use() {
+    let Some(listed) = listed_components("otelcol-business-datadog") else {
+        return;
+    };
+    assert_eq!(
+        listed,
+        types_used_by(&["base.yaml", "gateway/gateway.yaml", "backends/datadog.yaml"]),
+        "otelcol-business-datadog components and the types its files use differ"
     );
 }
 

@@ -10,9 +10,12 @@
 //! |---|---|
 //! | `otlp` | the `otlp` module: in-test OTLP receivers and payload helpers |
 //! | `servers` | the `servers` module: the project's collector and Prometheus 3 as child processes |
+//! | `datadog` | the `datadog` module: a fake Datadog intake that decodes the exporter's payloads |
 #![forbid(unsafe_code)]
 #![allow(clippy::panic, clippy::expect_used, clippy::print_stderr)]
 
+#[cfg(feature = "datadog")]
+pub mod datadog;
 pub mod exposition;
 #[cfg(feature = "otlp")]
 pub mod otlp;
