@@ -82,7 +82,7 @@ fn correlate_and_funnel_recover_the_truth_from_backfilled_history() {
     assert!(text.contains("strong negative correlation"), "{text}");
     assert!(!text.contains("NaN"));
 
-    // Funnel over the last hour: the counts are exact (no extrapolation, see support).
+    // Funnel over the last hour: the counts are exact (linear counters, see support).
     let funnel = bizmetrics_json(&funnel_args(url, &end, &["--json"]));
     let all = &funnel["segments"][0];
     assert_eq!(all["segment"], "all");

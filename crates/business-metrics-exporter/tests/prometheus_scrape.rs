@@ -1,6 +1,7 @@
-//! A real Prometheus server (Debian package `prometheus`) scrapes the bridge, with
-//! the bearer token, and its HTTP API returns the catalog's Prometheus names with
-//! the workload's values.
+//! A real Prometheus 3 server scrapes the bridge, with the bearer token, and its HTTP
+//! API returns the catalog's Prometheus names with the workload's values. (Prometheus
+//! 3 stores the bucket bounds of a scraped text page as floats: the bridge's `le="30"`
+//! is `le="30.0"` there.)
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -164,7 +165,7 @@ async fn prometheus_scrapes_the_bridge_and_returns_catalog_names_and_values() {
 
     let ttc = catalog::TIME_TO_CONVERSION.prometheus_name;
     assert_eq!(ttc, "business_time_to_conversion_seconds");
-    for (le, count) in [("30", 0.0), ("60", 1.0), ("3600", 1.0), ("+Inf", 1.0)] {
+    for (le, count) in [("30.0", 0.0), ("60.0", 1.0), ("3600.0", 1.0), ("+Inf", 1.0)] {
         assert_eq!(
             single(prom, &format!("{ttc}_bucket{{le=\"{le}\"}}")).await,
             count,
@@ -182,7 +183,10 @@ async fn prometheus_scrapes_the_bridge_and_returns_catalog_names_and_values() {
         .collect();
     let expected: BTreeMap<String, f64> = ORDER_VALUE_BUCKETS
         .into_iter()
-        .map(|(l, v)| (l.to_owned(), v))
+        .map(|(l, v)| match l {
+            "+Inf" => (l.to_owned(), v),
+            bound => (format!("{bound}.0"), v),
+        })
         .collect();
     assert_eq!(buckets, expected);
     assert_eq!(single(prom, &format!("{order}_count")).await, 2.0);

@@ -104,9 +104,10 @@ impl Window {
 
 /// Writes the OpenMetrics text: a technical gauge, a business gauge trailing it, a
 /// constant gauge, a gauge with two series, and funnel counters per step, variant,
-/// device and source whose increase over the last hour is exactly the table above
-/// (samples fall exactly on both ends of the window, so `increase()` does not
-/// extrapolate: the answer is exact).
+/// device and source whose increase over the last hour is exactly the table above.
+/// The counters grow linearly, so the answer is exact although Prometheus 3's
+/// left-open window (end - 1h, end] leaves out the sample at its start and
+/// `increase()` extrapolates the 59 minutes it sees to the hour.
 pub fn openmetrics(window: Window) -> String {
     let mut out = String::new();
     let n = MINUTES as usize + 1;
@@ -144,8 +145,8 @@ pub fn openmetrics(window: Window) -> String {
         }
     }
 
-    // Counter value at minute i is round(hourly · i / 60): over the last 60 minutes
-    // (i = 120 ..= 180) it rises by exactly `hourly`.
+    // Counter value at minute i is hourly · i / 60, unrounded: over any stretch of the
+    // last hour it rises at exactly `hourly` an hour.
     out.push_str("# TYPE business_funnel_step counter\n");
     for (variant, totals) in VARIANTS {
         for (device, device_share) in DEVICES {
@@ -153,7 +154,7 @@ pub fn openmetrics(window: Window) -> String {
                 for (step, total) in STEPS.iter().zip(totals) {
                     let hourly = total * device_share * source_share / 100;
                     for i in 0..n {
-                        let value = (hourly as f64 * i as f64 / 60.0).round();
+                        let value = hourly as f64 * i as f64 / 60.0;
                         writeln!(
                             out,
                             "business_funnel_step_total{{step=\"{step}\",source=\"{source}\",device_type=\"{device}\",experiment_variant=\"{variant}\"}} {value} {}",
