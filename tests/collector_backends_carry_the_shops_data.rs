@@ -30,28 +30,7 @@ use serde_json::Value;
 use support::guide_queries::*;
 use support::otlp::{attrs, grpc_receiver, int_sum_points, scope_metrics, sum_temporality};
 use support::servers::{Otelcol, OtelcolSpec, Prometheus};
-use support::shop_script::{flush, shop_exporting_to, unmet, ShopDriver};
-use support::{poll_until, Scrape};
-
-const EVERYTHING: &str = r#"{__name__=~"business_.+"}"#;
-
-/// Polls `prometheus` until it holds the totals of `rounds` rounds of the script.
-async fn wait_for_rounds(prometheus: &Prometheus, rounds: u32) -> Scrape {
-    poll_until(
-        &format!("{rounds} round(s) of the script in Prometheus"),
-        Duration::from_secs(60),
-        || async move {
-            let scrape = prometheus.samples(EVERYTHING).await?;
-            let missing = unmet(&scrape, rounds);
-            if missing.is_empty() {
-                Ok(scrape)
-            } else {
-                Err(format!("{missing:#?}"))
-            }
-        },
-    )
-    .await
-}
+use support::shop_script::{flush, shop_exporting_to, wait_for_rounds, ShopDriver};
 
 /// An instant query's single-label results: label value → value.
 async fn by_label(prometheus: &Prometheus, expr: &str, label: &str) -> BTreeMap<String, f64> {
@@ -181,11 +160,7 @@ async fn prometheus_backend_scraped_by_prometheus_3_answers_the_guides_queries()
         assert!(close(*value, 9.5), "{tier}: {value}");
     }
 
-    shop.server.abort();
-    tokio::task::spawn_blocking(move || shop.telemetry.shutdown())
-        .await
-        .unwrap()
-        .unwrap();
+    shop.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -214,11 +189,7 @@ async fn the_sdk_exports_straight_into_prometheus_3_with_the_shipped_otlp_profil
     assert_eq!(info.len(), 1, "{info:?}");
     assert_eq!(info[0].labels["job"], "direct-otlp");
 
-    shop.server.abort();
-    tokio::task::spawn_blocking(move || shop.telemetry.shutdown())
-        .await
-        .unwrap()
-        .unwrap();
+    shop.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -231,21 +202,9 @@ async fn debug_backend_logs_what_the_shop_sent() {
     let shop = shop_exporting_to("debug-e2e", OtlpProtocol::Grpc, &collector.grpc_endpoint()).await;
     ShopDriver::new(shop.addr).round().await;
     flush(&shop.telemetry).await;
-    let log = poll_until(
-        "the debug exporter to log the export",
-        Duration::from_secs(60),
-        || {
-            let log = collector.log();
-            async move {
-                if log.contains("-> Name: business.revenue_cents") {
-                    Ok(log)
-                } else {
-                    Err("not logged yet".to_owned())
-                }
-            }
-        },
-    )
-    .await;
+    let log = collector
+        .wait_for_log("-> Name: business.revenue_cents", Duration::from_secs(60))
+        .await;
     for expected in [
         "-> service.name: Str(debug-e2e)",
         "-> Name: business.funnel_step",
@@ -259,11 +218,7 @@ async fn debug_backend_logs_what_the_shop_sent() {
         assert!(log.contains(expected), "no {expected:?} in\n{log}");
     }
 
-    shop.server.abort();
-    tokio::task::spawn_blocking(move || shop.telemetry.shutdown())
-        .await
-        .unwrap()
-        .unwrap();
+    shop.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -324,9 +279,5 @@ async fn delta_profile_sends_each_rounds_increase_once() {
     );
     assert_eq!(resource["service.name"], "delta-e2e");
 
-    shop.server.abort();
-    tokio::task::spawn_blocking(move || shop.telemetry.shutdown())
-        .await
-        .unwrap()
-        .unwrap();
+    shop.stop().await;
 }

@@ -326,9 +326,5 @@ async fn inside_a_network_namespace_the_datadog_backend_delivers_the_script() {
         "the API key is in the log"
     );
 
-    shop.server.abort();
-    tokio::task::spawn_blocking(move || shop.telemetry.shutdown())
-        .await
-        .unwrap()
-        .unwrap();
+    shop.stop().await;
 }

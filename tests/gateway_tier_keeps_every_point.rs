@@ -24,8 +24,8 @@ use business_metrics::{DeviceType, FunnelContext};
 use business_metrics_exporter::{ExporterKind, OtlpProtocol};
 use serde_norway::Value;
 use support::servers::{collector_config, Otelcol, OtelcolSpec, Prometheus};
-use support::shop_script::{flush, shop_exporting_to, unmet, ShopDriver};
-use support::{poll_until, TempDir};
+use support::shop_script::{flush, shop_exporting_to, wait_for_rounds, ShopDriver};
+use support::TempDir;
 
 const TOKEN: &str = "gateway-test-token-3f9a";
 
@@ -98,20 +98,11 @@ async fn agents_route_a_service_to_one_gateway_and_its_totals_survive_that_gatew
 
     let shop = shop_exporting_to("gateway-e2e", OtlpProtocol::Grpc, &agent.grpc_endpoint()).await;
     let mut driver = ShopDriver::new(shop.addr);
-    let everything = r#"{__name__=~"business_.+"}"#;
 
     // Round 1 reaches the store through one gateway.
     driver.round().await;
     flush(&shop.telemetry).await;
-    poll_until("round 1 in the store", Duration::from_secs(60), || async {
-        let missing = unmet(&store.samples(everything).await?, 1);
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("{missing:#?}"))
-        }
-    })
-    .await;
+    wait_for_rounds(&store, 1).await;
     let accepted = [
         accepted_points(&gateways[0]).await,
         accepted_points(&gateways[1]).await,
@@ -127,35 +118,15 @@ async fn agents_route_a_service_to_one_gateway_and_its_totals_survive_that_gatew
     gateways[busy].kill();
     driver.round().await;
     flush(&shop.telemetry).await;
-    poll_until(
-        "the agent to fail towards the dead gateway",
-        Duration::from_secs(60),
-        || {
-            let log = agent.log();
-            async move {
-                if log.contains("Exporting failed") {
-                    Ok(())
-                } else {
-                    Err("no failed export logged yet".to_owned())
-                }
-            }
-        },
-    )
-    .await;
+    agent
+        .wait_for_log("Exporting failed", Duration::from_secs(60))
+        .await;
     assert!(agent.is_running());
 
     // It comes back on the same port: the agent's retries deliver, and the totals are
     // exactly two rounds.
     gateways[busy].restart().await;
-    poll_until("round 2 in the store", Duration::from_secs(90), || async {
-        let missing = unmet(&store.samples(everything).await?, 2);
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("{missing:#?}"))
-        }
-    })
-    .await;
+    wait_for_rounds(&store, 2).await;
     assert!(accepted_points(&gateways[busy]).await > 0.0);
     assert_eq!(
         accepted_points(&gateways[idle]).await,
@@ -163,11 +134,7 @@ async fn agents_route_a_service_to_one_gateway_and_its_totals_survive_that_gatew
         "a point of the service reached the other gateway"
     );
 
-    shop.server.abort();
-    tokio::task::spawn_blocking(move || shop.telemetry.shutdown())
-        .await
-        .unwrap()
-        .unwrap();
+    shop.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -203,29 +170,13 @@ async fn a_gateways_disk_queue_survives_sigkill_while_the_backend_is_down() {
     let mut driver = ShopDriver::new(shop.addr);
     driver.round().await;
     driver.round().await;
-    shop.server.abort();
-    tokio::task::spawn_blocking(move || shop.telemetry.shutdown())
-        .await
-        .unwrap()
-        .unwrap();
+    shop.stop().await;
     assert!(accepted_points(&gateway).await > 0.0);
 
     // The batch reached the exporter, which cannot deliver it.
-    poll_until(
-        "the gateway to fail towards the backend",
-        Duration::from_secs(60),
-        || {
-            let log = gateway.log();
-            async move {
-                if log.contains("Exporting failed") {
-                    Ok(())
-                } else {
-                    Err("no failed export logged yet".to_owned())
-                }
-            }
-        },
-    )
-    .await;
+    gateway
+        .wait_for_log("Exporting failed", Duration::from_secs(60))
+        .await;
 
     // SIGKILL: nothing flushed, only the disk queue remains. The backend comes back,
     // then the gateway, and every point arrives.
@@ -234,20 +185,7 @@ async fn a_gateways_disk_queue_survives_sigkill_while_the_backend_is_down() {
     assert!(queued > 0, "file_storage wrote nothing");
     store.restart().await;
     gateway.restart().await;
-    let everything = r#"{__name__=~"business_.+"}"#;
-    poll_until(
-        "the queued points in the store",
-        Duration::from_secs(90),
-        || async {
-            let missing = unmet(&store.samples(everything).await?, 2);
-            if missing.is_empty() {
-                Ok(())
-            } else {
-                Err(format!("{missing:#?}"))
-            }
-        },
-    )
-    .await;
+    wait_for_rounds(&store, 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -169,9 +169,5 @@ async fn one_script_gives_identical_series_on_the_bridge_the_collector_remote_wr
     );
     assert_eq!(on_store.labels["deployment_environment"], "e2e");
 
-    shop.server.abort();
-    tokio::task::spawn_blocking(move || shop.telemetry.shutdown())
-        .await
-        .unwrap()
-        .unwrap();
+    shop.stop().await;
 }

@@ -15,7 +15,8 @@ use business_metrics_exporter::{ExporterKind, MetricsGuard, OtlpProtocol};
 use serde_json::{json, Value};
 
 use super::in_process::InProcessShop;
-use super::Scrape;
+use super::servers::Prometheus;
+use super::{poll_until, Scrape};
 
 /// The buyers' orders: (cents, category, payment method).
 const ORDERS: [(u64, &str, &str); 3] = [
@@ -337,4 +338,23 @@ pub async fn scrape_bridge(shop: &InProcessShop) -> Scrape {
 /// Flushes the shop's OTLP exporter (one export now) off the async runtime.
 pub async fn flush(telemetry: &MetricsGuard) {
     tokio::task::block_in_place(|| telemetry.force_flush()).unwrap();
+}
+
+/// Polls `prometheus` (at most 90 s) until it holds the totals of `rounds` rounds of
+/// the script; returns every business series it holds.
+pub async fn wait_for_rounds(prometheus: &Prometheus, rounds: u32) -> Scrape {
+    poll_until(
+        &format!("{rounds} round(s) of the script in Prometheus"),
+        std::time::Duration::from_secs(90),
+        || async move {
+            let scrape = prometheus.samples(r#"{__name__=~"business_.+"}"#).await?;
+            let missing = unmet(&scrape, rounds);
+            if missing.is_empty() {
+                Ok(scrape)
+            } else {
+                Err(format!("{missing:#?}"))
+            }
+        },
+    )
+    .await
 }

@@ -247,6 +247,26 @@ impl Otelcol {
         std::fs::read_to_string(self.log_path(self.runs)).unwrap_or_default()
     }
 
+    /// Waits (at most `timeout`) until the current run's log contains `needle`;
+    /// returns the log.
+    pub async fn wait_for_log(&self, needle: &str, timeout: Duration) -> String {
+        poll_until(
+            &format!("{needle:?} in the collector's log"),
+            timeout,
+            || {
+                let log = self.log();
+                async move {
+                    if log.contains(needle) {
+                        Ok(log)
+                    } else {
+                        Err("not logged yet".to_owned())
+                    }
+                }
+            },
+        )
+        .await
+    }
+
     /// Kills the collector with SIGKILL (nothing flushed) and reaps it.
     pub fn kill(&mut self) {
         self.process = None;

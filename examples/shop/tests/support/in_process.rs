@@ -73,4 +73,14 @@ impl InProcessShop {
             server,
         }
     }
+
+    /// Stops serving and shuts the metrics pipeline down (a final export).
+    pub async fn stop(self) {
+        self.server.abort();
+        let telemetry = self.telemetry;
+        tokio::task::spawn_blocking(move || telemetry.shutdown())
+            .await
+            .unwrap()
+            .unwrap();
+    }
 }
