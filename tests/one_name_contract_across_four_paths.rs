@@ -105,6 +105,9 @@ async fn one_script_gives_identical_series_on_the_bridge_the_collector_remote_wr
         driver.round().await;
     }
     flush(&shop.telemetry).await;
+    // Read the bridge at once: the revenue-per-minute gauge is a rolling 60 s window,
+    // and this reading must be the one the flush exported.
+    let bridge = scrape_bridge(&shop).await;
 
     // Each path has the script's totals once the collector's batch has gone out.
     let client = loopback_client();
@@ -131,7 +134,6 @@ async fn one_script_gives_identical_series_on_the_bridge_the_collector_remote_wr
         },
     )
     .await;
-    let bridge = scrape_bridge(&shop).await;
     let missing = unmet(&bridge, ROUNDS);
     assert!(missing.is_empty(), "the bridge: {missing:#?}");
 
