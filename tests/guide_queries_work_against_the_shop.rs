@@ -13,48 +13,16 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use shop::simulator::{Simulator, SimulatorConfig};
 use support::guide_queries::*;
 use support::in_process::InProcessShop;
+use support::servers::Prometheus;
 
 /// What the dashboard's Grafana variables become here.
 const DASHBOARD_VARIABLES: &[(&str, &str)] = &[("$__rate_interval", "1m"), ("$__range", "5m")];
-
-struct Prometheus {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Prometheus {
-    async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, String> {
-        let url = reqwest::Url::parse_with_params(&format!("{}{path}", self.base), params)
-            .map_err(|e| e.to_string())?;
-        let resp = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        resp.json::<Value>().await.map_err(|e| e.to_string())
-    }
-
-    /// An instant query's result vector; `Err` with Prometheus' error otherwise.
-    async fn query(&self, expr: &str) -> Result<Vec<Value>, String> {
-        let body = self.get("/api/v1/query", &[("query", expr)]).await?;
-        if body["status"] != "success" {
-            return Err(format!("{expr}: {body}"));
-        }
-        Ok(body["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default())
-    }
-}
 
 /// (labels, value) of each sample of a result vector.
 fn samples(result: &[Value]) -> Vec<(Value, f64)> {
@@ -153,34 +121,8 @@ fn dashboard_queries() -> Vec<(String, String)> {
     out
 }
 
-fn start_prometheus(binary: &Path, dir: &Path, bridge: SocketAddr) -> (support::ChildGuard, u16) {
-    let config = dir.join("prometheus.yml");
-    std::fs::write(&config, test_config(bridge)).unwrap();
-    let port = support::free_port();
-    let log_path = dir.join("prometheus.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let child = support::ChildGuard::spawn(
-        "prometheus",
-        Command::new(binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=warn")
-            .stdout(Stdio::null())
-            .stderr(log),
-    )
-    .with_log(&log_path);
-    (child, port)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn guide_queries_rules_and_dashboard_work_against_the_shop() {
-    let Some(prometheus_bin) = support::require_binary("prometheus") else {
-        return;
-    };
     let started = Instant::now();
 
     // The shop, in-process, with the real Prometheus bridge on an ephemeral port.
@@ -203,29 +145,9 @@ async fn guide_queries_rules_and_dashboard_work_against_the_shop() {
     let simulation = tokio::spawn(simulator.run(std::future::pending()));
 
     // A real Prometheus with the shipped config and rules.
-    let dir = support::TempDir::new("business-metrics-e2e");
-    let (mut prometheus_child, port) = start_prometheus(&prometheus_bin, dir.path(), shop.bridge);
-    let prometheus = Prometheus {
-        client: reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap(),
-        base: format!("http://127.0.0.1:{port}"),
+    let Some(prometheus) = Prometheus::start(&test_config(shop.bridge), &[]).await else {
+        return;
     };
-    support::poll_until("Prometheus to be ready", Duration::from_secs(20), || {
-        prometheus_child.assert_running();
-        let url = format!("{}/-/ready", prometheus.base);
-        let client = prometheus.client.clone();
-        async move {
-            match client.get(&url).send().await {
-                Ok(r) if r.status().is_success() => Ok(()),
-                Ok(r) => Err(r.status().to_string()),
-                Err(e) => Err(e.to_string()),
-            }
-        }
-    })
-    .await;
 
     // At least two scrapes of the funnel.
     support::poll_until(
@@ -354,11 +276,8 @@ async fn guide_queries_rules_and_dashboard_work_against_the_shop() {
         "every rule to evaluate cleanly",
         Duration::from_secs(15),
         || async {
-            let body = prometheus.get("/api/v1/rules", &[]).await?;
-            let groups = body["data"]["groups"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
+            let data = prometheus.api("/api/v1/rules", &[]).await?;
+            let groups = data["groups"].as_array().cloned().unwrap_or_default();
             let rules: Vec<Value> = groups
                 .iter()
                 .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
@@ -396,7 +315,7 @@ async fn guide_queries_rules_and_dashboard_work_against_the_shop() {
     simulation.abort();
     refresher.abort();
     shop.server.abort();
-    drop(prometheus_child);
+    drop(prometheus);
     tokio::task::spawn_blocking(move || shop.telemetry.shutdown())
         .await
         .unwrap()

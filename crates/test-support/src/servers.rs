@@ -55,6 +55,49 @@ pub async fn get_ok(client: &reqwest::Client, url: &str) -> Result<String, Strin
     }
 }
 
+/// Why a server did not become ready.
+#[derive(Debug)]
+enum NotReady {
+    /// It exited first; its log says why.
+    Exited(String),
+}
+
+impl NotReady {
+    /// Whether it exited because a port it was given was taken meanwhile (another
+    /// process bound the free port between our look and its start).
+    fn port_taken(&self) -> bool {
+        let Self::Exited(log) = self;
+        log.contains("address already in use")
+    }
+}
+
+/// Polls `url` every 100 ms until it answers with a success status (`Ok`), or the
+/// process exits (`Err` with its log); fails the test after 60 s.
+async fn wait_ready(process: &mut ChildGuard, log: &Path, url: &str) -> Result<(), NotReady> {
+    let client = loopback_client();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(status)) = process.child_mut().try_wait() {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(NotReady::Exited(format!("exited ({status}):\n{text}")));
+        }
+        match get_ok(&client, url).await {
+            Ok(_) => return Ok(()),
+            Err(last) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{url} not ready after 60 s: {last}\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// How many times a first start picks new ports when one was taken meanwhile.
+const PORT_ATTEMPTS: usize = 3;
+
 // ---- the collector --------------------------------------------------------------
 
 /// How to start a collector: which binary, which `--config` sources, which
@@ -201,8 +244,16 @@ impl Otelcol {
             runs: 0,
             process: None,
         };
-        collector.restart().await;
-        Some(collector)
+        for attempt in 1..=PORT_ATTEMPTS {
+            match collector.launch().await {
+                Ok(()) => return Some(collector),
+                Err(e) if e.port_taken() && attempt < PORT_ATTEMPTS => {
+                    collector.ports = OtelcolPorts::new();
+                }
+                Err(NotReady::Exited(log)) => panic!("the collector did not start: {log}"),
+            }
+        }
+        unreachable!("the last attempt returns or fails")
     }
 
     /// The shipped base configuration with the `otlpgrpc` backend, forwarding
@@ -292,6 +343,12 @@ impl Otelcol {
     /// Starts the collector (again) on the same ports and storage; returns once its
     /// health check answers 200.
     pub async fn restart(&mut self) {
+        if let Err(NotReady::Exited(log)) = self.launch().await {
+            panic!("the collector did not start again: {log}");
+        }
+    }
+
+    async fn launch(&mut self) -> Result<(), NotReady> {
         self.kill();
         self.runs += 1;
         let storage = self.storage_dir();
@@ -303,22 +360,11 @@ impl Otelcol {
         cmd.stdin(std::process::Stdio::null())
             .stdout(out)
             .stderr(err);
-        self.process = Some(ChildGuard::spawn(&self.spec.binary, &mut cmd).with_log(&log));
-        let client = loopback_client();
+        let process = self
+            .process
+            .insert(ChildGuard::spawn(&self.spec.binary, &mut cmd).with_log(&log));
         let url = format!("http://127.0.0.1:{}/", self.ports.health);
-        let process = &mut self.process;
-        poll_until(
-            "the collector's health check",
-            Duration::from_secs(60),
-            || {
-                if let Some(p) = process.as_mut() {
-                    p.assert_running();
-                }
-                let (client, url) = (client.clone(), url.clone());
-                async move { get_ok(&client, &url).await.map(drop) }
-            },
-        )
-        .await;
+        wait_ready(process, &log, &url).await
     }
 
     /// The collector's own metrics page (`otelcol_*` series).
@@ -396,8 +442,16 @@ impl Prometheus {
             process: None,
             client: loopback_client(),
         };
-        prometheus.restart().await;
-        Some(prometheus)
+        for attempt in 1..=PORT_ATTEMPTS {
+            match prometheus.launch().await {
+                Ok(()) => return Some(prometheus),
+                Err(e) if e.port_taken() && attempt < PORT_ATTEMPTS => {
+                    prometheus.addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+                }
+                Err(NotReady::Exited(log)) => panic!("Prometheus did not start: {log}"),
+            }
+        }
+        unreachable!("the last attempt returns or fails")
     }
 
     /// A Prometheus that receives only: remote write and OTLP receivers on, no
@@ -442,6 +496,12 @@ impl Prometheus {
 
     /// Starts it (again) on the same port and data directory; returns once ready.
     pub async fn restart(&mut self) {
+        if let Err(NotReady::Exited(log)) = self.launch().await {
+            panic!("Prometheus did not start again: {log}");
+        }
+    }
+
+    async fn launch(&mut self) -> Result<(), NotReady> {
         self.kill();
         self.runs += 1;
         let config = self.dir.path().join("prometheus.yml");
@@ -452,33 +512,25 @@ impl Prometheus {
             .join(format!("prometheus-{}.log", self.runs));
         let out = std::fs::File::create(&log).expect("the Prometheus log");
         let err = out.try_clone().expect("the Prometheus log, twice");
-        let process = ChildGuard::spawn(
-            "prometheus",
-            Command::new(&self.binary)
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    self.dir.path().join("data").display()
-                ))
-                .arg(format!("--web.listen-address={}", self.addr))
-                .args(&self.flags)
-                .stdin(std::process::Stdio::null())
-                .stdout(out)
-                .stderr(err),
-        )
-        .with_log(&log);
-        self.process = Some(process);
         let url = format!("{}/-/ready", self.url());
-        let client = self.client.clone();
-        let process = &mut self.process;
-        poll_until("Prometheus to be ready", Duration::from_secs(60), || {
-            if let Some(p) = process.as_mut() {
-                p.assert_running();
-            }
-            let (client, url) = (client.clone(), url.clone());
-            async move { get_ok(&client, &url).await.map(drop) }
-        })
-        .await;
+        let process = self.process.insert(
+            ChildGuard::spawn(
+                "prometheus",
+                Command::new(&self.binary)
+                    .arg(format!("--config.file={}", config.display()))
+                    .arg(format!(
+                        "--storage.tsdb.path={}",
+                        self.dir.path().join("data").display()
+                    ))
+                    .arg(format!("--web.listen-address={}", self.addr))
+                    .args(&self.flags)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(out)
+                    .stderr(err),
+            )
+            .with_log(&log),
+        );
+        wait_ready(process, &log, &url).await
     }
 
     /// `GET` an API path with query parameters; the JSON answer's `data` when its
