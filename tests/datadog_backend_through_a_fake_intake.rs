@@ -103,6 +103,70 @@ fn gauges(received: &Received) -> usize {
         .count()
 }
 
+/// Round 2's COUNT deltas (its events) and distributions (its orders), stamped at
+/// or after `since`.
+const ROUND_TWO_COUNTS: &[(&str, &[&str], f64)] = &[
+    (
+        "business.funnel_step",
+        &[
+            "step:cart_view",
+            "source:google_ads",
+            "device_type:mobile",
+            "experiment_variant:one_page",
+        ],
+        3.0,
+    ),
+    (
+        "business.funnel_step",
+        &["step:order_confirmed", "source:google_ads"],
+        3.0,
+    ),
+    (
+        "business.funnel_step",
+        &["step:cart_view", "source:newsletter"],
+        2.0,
+    ),
+    (
+        "business.conversions",
+        &["conversion_type:purchase", "source:google_ads"],
+        3.0,
+    ),
+    (
+        "business.revenue_cents",
+        &[
+            "product_category:electronics",
+            "payment_method:card",
+            "region:us_west",
+            "currency:USD",
+        ],
+        16_999.0,
+    ),
+    (
+        "business.feature_usage",
+        &["feature_name:search", "user_tier:pro", "is_new_user:true"],
+        6.0,
+    ),
+];
+const ROUND_TWO_ORDERS: &[(&str, i64)] = &[
+    ("product_category:electronics", 2),
+    ("product_category:books", 1),
+];
+
+/// What of round 2 the intake does not hold (yet), described.
+fn round_two_unmet(received: &Received, since: i64) -> Vec<String> {
+    let counts = ROUND_TWO_COUNTS
+        .iter()
+        .filter_map(|(metric, tags, events)| {
+            let got = counted(received, metric, tags, since);
+            (got != *events).then(|| format!("{metric} {tags:?}: {got}, expecting {events}"))
+        });
+    let orders = ROUND_TWO_ORDERS.iter().filter_map(|(tag, orders)| {
+        let got = distributed(received, "business.order_value_cents", &[tag], since);
+        (got != *orders).then(|| format!("order values {tag}: {got}, expecting {orders}"))
+    });
+    counts.chain(orders).collect()
+}
+
 fn now_secs() -> i64 {
     let since_epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -174,12 +238,6 @@ async fn inside_a_network_namespace_the_datadog_backend_delivers_the_script() {
     )
     .await;
     let mut driver = ShopDriver::new(shop.addr);
-    let cart_views = [
-        "step:cart_view",
-        "source:google_ads",
-        "device_type:mobile",
-        "experiment_variant:one_page",
-    ];
     // Round 1 sets the exporter's baseline: a cumulative series' first point is sent
     // only in some cases (initial_cumulative_monotonic_value auto). Once the export
     // has been translated (its gauges arrived), round 2's points are deltas of exactly
@@ -200,16 +258,15 @@ async fn inside_a_network_namespace_the_datadog_backend_delivers_the_script() {
     driver.round().await;
     let since = now_secs();
     flush(&shop.telemetry).await;
+    // Series and sketches come in payloads of their own: wait for all of round 2.
     let received = intake
         .intake
         .wait_until(Duration::from_secs(90), |r| {
-            let got = counted(r, "business.funnel_step", &cart_views, since);
-            if got == 3.0 {
+            let unmet = round_two_unmet(r, since);
+            if unmet.is_empty() {
                 Ok(())
             } else {
-                Err(format!(
-                    "{got} cart views counted since {since}, expecting 3"
-                ))
+                Err(unmet.join("; "))
             }
         })
         .await;
@@ -233,47 +290,6 @@ async fn inside_a_network_namespace_the_datadog_backend_delivers_the_script() {
     }
     assert!(!names.iter().any(|n| n.ends_with("_total")), "{names:?}");
 
-    // Counters: COUNT deltas equal to round 2's events, tagged with the attributes
-    // and nothing of the resource.
-    for (metric, tags, events) in [
-        ("business.funnel_step", &cart_views[..], 3.0),
-        (
-            "business.funnel_step",
-            &["step:order_confirmed", "source:google_ads"][..],
-            3.0,
-        ),
-        (
-            "business.funnel_step",
-            &["step:cart_view", "source:newsletter"][..],
-            2.0,
-        ),
-        (
-            "business.conversions",
-            &["conversion_type:purchase", "source:google_ads"][..],
-            3.0,
-        ),
-        (
-            "business.revenue_cents",
-            &[
-                "product_category:electronics",
-                "payment_method:card",
-                "region:us_west",
-                "currency:USD",
-            ][..],
-            16_999.0,
-        ),
-        (
-            "business.feature_usage",
-            &["feature_name:search", "user_tier:pro", "is_new_user:true"][..],
-            6.0,
-        ),
-    ] {
-        assert_eq!(
-            counted(&received, metric, tags, since),
-            events,
-            "{metric} {tags:?}"
-        );
-    }
     // The attributes become tags, and the exporter adds the service's unified tags
     // and its instance id (so each replica's deltas stay apart).
     let instance = format!(
@@ -310,13 +326,6 @@ async fn inside_a_network_namespace_the_datadog_backend_delivers_the_script() {
         "{:?}",
         funnel.resources
     );
-
-    // Order values: distributions, tagged by category.
-    for (category, orders) in [("electronics", 2), ("books", 1)] {
-        let tag = format!("product_category:{category}");
-        let got = distributed(&received, "business.order_value_cents", &[&tag], since);
-        assert_eq!(got, orders, "order value distribution of {category}");
-    }
 
     // The API key travels in its header only.
     assert!(!received.api_keys.is_empty());
