@@ -652,16 +652,11 @@ async fn every_documented_config_starts_with_no_deprecation_warning() {
     }
 }
 
-/// What the collector prints when a configuration is wrong, as a user would see it.
-fn refusal(spec: &OtelcolSpec) -> Option<String> {
-    otelcol_refusal(spec)
-}
-
 #[test]
 fn an_unknown_key_is_refused_naming_the_key() {
     // A typo in base.yaml's batch settings. (The prometheus exporter of this release
     // ignores unknown keys instead: otel-collector/README.md says so.)
-    let Some(out) = refusal(
+    let Some(out) = otelcol_refusal(
         &OtelcolSpec::files(&["base.yaml", "backends/debug.yaml"])
             .config("yaml:processors::batch::send_batch_sise: 100"),
     ) else {
@@ -676,7 +671,7 @@ fn an_unknown_key_is_refused_naming_the_key() {
 
 #[test]
 fn an_unset_required_endpoint_is_refused_naming_the_exporter() {
-    let Some(out) = refusal(&OtelcolSpec::files(&[
+    let Some(out) = otelcol_refusal(&OtelcolSpec::files(&[
         "base.yaml",
         "backends/otlphttp.yaml",
     ])) else {
@@ -695,7 +690,7 @@ fn an_unset_required_endpoint_is_refused_naming_the_exporter() {
 
 #[test]
 fn a_gateway_without_its_token_is_refused() {
-    let Some(out) = refusal(&OtelcolSpec::files(&[
+    let Some(out) = otelcol_refusal(&OtelcolSpec::files(&[
         "gateway/gateway.yaml",
         "backends/debug.yaml",
     ])) else {
@@ -715,7 +710,7 @@ fn a_gateway_without_its_token_is_refused() {
 fn a_port_in_use_is_refused_naming_the_address() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let Some(out) = refusal(
+    let Some(out) = otelcol_refusal(
         &OtelcolSpec::files(&["base.yaml", "backends/prometheus.yaml"])
             .env("OTELCOL_PROMETHEUS_PORT", port.to_string()),
     ) else {

@@ -241,10 +241,10 @@ async fn inside_a_network_namespace_the_datadog_backend_delivers_the_script() {
     // Round 1 sets the exporter's baseline: a cumulative series' first point is sent
     // only in some cases (initial_cumulative_monotonic_value auto). Once the export
     // has been translated (its gauges arrived), round 2's points are deltas of exactly
-    // round 2's events. The SDK stamps them at the flush, at least 5 s (the batch
-    // timeout) after round 1's.
+    // round 2's events. The SDK stamps them at the flush.
     driver.round().await;
     flush(&shop.telemetry).await;
+    let round_one_stamped = now_secs();
     intake
         .intake
         .wait_until(Duration::from_secs(90), |r| {
@@ -256,6 +256,11 @@ async fn inside_a_network_namespace_the_datadog_backend_delivers_the_script() {
         })
         .await;
     driver.round().await;
+    // Points are stamped in whole seconds: round 2's flush waits for a second later
+    // than every stamp of round 1.
+    while now_secs() <= round_one_stamped {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let since = now_secs();
     flush(&shop.telemetry).await;
     // Series and sketches come in payloads of their own: wait for all of round 2.

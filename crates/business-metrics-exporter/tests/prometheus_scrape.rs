@@ -13,8 +13,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use business_metrics::catalog;
@@ -22,14 +20,6 @@ use business_metrics_exporter::ExporterKind;
 use support::*;
 
 const TOKEN: &str = "scrape-token-7f3a";
-
-fn workdir(name: &str) -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Runs an instant query; returns (labels, value) of every series.
 async fn query(prom: SocketAddr, promql: &str) -> Vec<(serde_json::Value, f64)> {
@@ -63,10 +53,6 @@ async fn single(prom: SocketAddr, promql: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_the_bridge_and_returns_catalog_names_and_values() {
-    let Some(prometheus) = require_binary("prometheus") else {
-        return;
-    };
-
     let guard = business_metrics_exporter::builder()
         .without_env()
         .with_exporters([ExporterKind::Prometheus])
@@ -78,57 +64,28 @@ async fn prometheus_scrapes_the_bridge_and_returns_catalog_names_and_values() {
     record_workload(&guard.business_metrics());
     let bridge = guard.prometheus_addr().unwrap();
 
-    let dir = workdir("prometheus");
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: business\n    scrape_interval: 1s\n    scrape_timeout: 1s\n\
-             \x20   authorization:\n      type: Bearer\n      credentials: {TOKEN}\n\
-             \x20   static_configs:\n      - targets: ['{bridge}']\n"
-        ),
-    )
-    .unwrap();
-    let prom = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let mut server = ChildGuard::spawn_logged(
-        "prometheus",
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prom}"))
-            .arg("--log.level=warn"),
-        &dir,
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+         scrape_configs:\n  - job_name: business\n    scrape_interval: 1s\n    scrape_timeout: 1s\n\
+         \x20   authorization:\n      type: Bearer\n      credentials: {TOKEN}\n\
+         \x20   static_configs:\n      - targets: ['{bridge}']\n"
     );
+    let Some(server) = Prometheus::start(&config, &["--log.level=warn"]).await else {
+        return;
+    };
+    let prom = server.addr;
 
-    poll_server(
-        &mut server,
-        "prometheus to be ready",
-        Duration::from_secs(30),
-        || async {
-            http_get(prom, "/-/ready", &[])
-                .await
-                .ok()
-                .filter(|r| r.status == 200)
-                .map(|_| ())
-        },
-    )
-    .await;
     // Synchronise on the scrape itself: the target is up and the revenue series exists.
     let revenue = catalog::REVENUE_CENTS.prometheus_name;
-    poll_server(
-        &mut server,
-        "the first scrape",
-        Duration::from_secs(30),
-        || async {
-            let up = query(prom, "up{job=\"business\"}").await;
-            let r = query(prom, revenue).await;
-            (up.len() == 1 && up[0].1 == 1.0 && !r.is_empty()).then_some(())
-        },
-    )
+    poll_until("the first scrape", Duration::from_secs(30), || async {
+        let up = query(prom, "up{job=\"business\"}").await;
+        let r = query(prom, revenue).await;
+        if up.len() == 1 && up[0].1 == 1.0 && !r.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("up: {up:?}, revenue: {r:?}"))
+        }
+    })
     .await;
 
     assert_eq!(single(prom, revenue).await, REVENUE_TOTAL as f64);
@@ -209,5 +166,4 @@ async fn prometheus_scrapes_the_bridge_and_returns_catalog_names_and_values() {
         .await
         .unwrap()
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -160,8 +160,9 @@ impl Intake {
         lock(&self.inner).clone()
     }
 
-    /// Waits (woken by each arrival) until `done` holds, and returns what arrived;
-    /// fails the test after `timeout`, showing `describe` of the last state.
+    /// Waits (woken by each arrival) until `done` returns `Ok`, and returns what
+    /// arrived; fails the test after `timeout` with `done`'s last reason, the
+    /// requests and the decoding errors.
     pub async fn wait_until(
         &self,
         timeout: Duration,

@@ -310,22 +310,3 @@ where
     })
     .await
 }
-
-/// Like [`poll`], but also fails (showing its log) as soon as `server` has exited.
-pub async fn poll_server<T, F, Fut>(
-    server: &mut ChildGuard,
-    what: &str,
-    timeout: Duration,
-    mut check: F,
-) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    poll_until(what, timeout, || {
-        server.assert_running();
-        let attempt = check();
-        async move { attempt.await.ok_or_else(|| "not yet".to_owned()) }
-    })
-    .await
-}
