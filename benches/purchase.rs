@@ -245,7 +245,7 @@ fn otlp_encode_10k(c: &mut Criterion) {
     let expected = pools.expected_series();
 
     let (project_provider, project_exporter) = in_memory_provider();
-    let metrics = BusinessMetrics::from_provider(&project_provider);
+    let metrics = BusinessMetrics::new_from_provider(&project_provider);
     populate(&pools, |ev| record_calls(&metrics, ev));
     let project_rm = otlp::collect(&project_provider, &project_exporter);
     let project_points = otlp::count_points("project", &project_rm);

@@ -242,6 +242,7 @@ async fn delta_profile_sends_each_rounds_increase_once() {
     .await;
     let mut driver = ShopDriver::new(shop.addr);
     let cart_view = support::otlp::labels(&[
+        ("funnel", "checkout"),
         ("step", "cart_view"),
         ("source", "google_ads"),
         ("device_type", "mobile"),

@@ -314,6 +314,7 @@ async fn inside_a_network_namespace_the_datadog_backend_delivers_the_script() {
     assert_eq!(
         tag_set(&funnel.tags),
         BTreeSet::from([
+            "funnel:checkout",
             "step:cart_view",
             "source:google_ads",
             "device_type:mobile",

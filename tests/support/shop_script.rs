@@ -41,6 +41,7 @@ pub const EXPECTED: &[Expected] = &[
     Expected {
         name: "business_funnel_step_total",
         labels: &[
+            ("funnel", "checkout"),
             ("step", "cart_view"),
             ("source", "google_ads"),
             ("device_type", "mobile"),
@@ -50,12 +51,17 @@ pub const EXPECTED: &[Expected] = &[
     },
     Expected {
         name: "business_funnel_step_total",
-        labels: &[("step", "order_confirmed"), ("source", "google_ads")],
+        labels: &[
+            ("funnel", "checkout"),
+            ("step", "order_confirmed"),
+            ("source", "google_ads"),
+        ],
         per_round: 3.0,
     },
     Expected {
         name: "business_funnel_step_total",
         labels: &[
+            ("funnel", "checkout"),
             ("step", "cart_view"),
             ("source", "newsletter"),
             ("device_type", "desktop"),

@@ -63,6 +63,7 @@ pub struct ExporterBuilder {
     bearer_token: Option<Secret>,
     cardinality_limit: Option<usize>,
     shutdown_timeout: Option<Duration>,
+    catalog: Option<business_metrics::Catalog>,
 }
 
 impl Default for ExporterBuilder {
@@ -101,6 +102,7 @@ impl ExporterBuilder {
             bearer_token: None,
             cardinality_limit: None,
             shutdown_timeout: None,
+            catalog: None,
         }
     }
 
@@ -426,8 +428,17 @@ impl ExporterBuilder {
     /// [`InitError::Config`] for invalid settings, [`InitError::NoTokioRuntime`]
     /// outside a runtime, [`InitError::BridgeBind`] when the bridge's port is taken,
     /// [`InitError::Exporter`] when an exporter cannot be built.
-    pub fn init(self) -> Result<MetricsGuard, InitError> {
-        MetricsGuard::start(self.resolve()?)
+    pub fn init(mut self) -> Result<MetricsGuard, InitError> {
+        let catalog = self.catalog.take().unwrap_or_default();
+        MetricsGuard::start_with_catalog(self.resolve()?, catalog)
+    }
+
+    /// Sets the catalog the views come from (default: the built-in one): give it
+    /// the catalog holding the service's definitions and bucket overrides, and
+    /// [`MetricsGuard::business_metrics`] records with it.
+    pub fn with_catalog(mut self, catalog: business_metrics::Catalog) -> Self {
+        self.catalog = Some(catalog);
+        self
     }
 }
 

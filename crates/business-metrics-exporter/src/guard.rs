@@ -2,7 +2,10 @@
 //! down within a bounded time.
 
 use std::net::SocketAddr;
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
+
+use business_metrics::{BusinessMetrics, Catalog};
+use opentelemetry::metrics::MeterProvider as _;
 use std::time::Duration;
 
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
@@ -25,6 +28,8 @@ use crate::{otlp, resource, views};
 #[derive(Debug)]
 pub struct MetricsGuard {
     provider: SdkMeterProvider,
+    catalog: Catalog,
+    business: OnceLock<BusinessMetrics>,
     bridge: Option<BridgeServer>,
     config: ExporterConfig,
     shut_down: bool,
@@ -36,6 +41,15 @@ impl MetricsGuard {
     /// # Errors
     /// As [`ExporterBuilder::init`](crate::ExporterBuilder::init).
     pub fn start(config: ExporterConfig) -> Result<Self, InitError> {
+        Self::start_with_catalog(config, Catalog::built_in())
+    }
+
+    /// Starts a pipeline whose views come from `catalog` (the built-in entries
+    /// plus a service's definitions and bucket overrides).
+    ///
+    /// # Errors
+    /// As [`ExporterBuilder::init`](crate::ExporterBuilder::init).
+    pub fn start_with_catalog(config: ExporterConfig, catalog: Catalog) -> Result<Self, InitError> {
         let needs_runtime = config.has(ExporterKind::Prometheus)
             || (config.has(ExporterKind::Otlp) && config.otlp.protocol == OtlpProtocol::Grpc);
         let runtime = if needs_runtime {
@@ -47,7 +61,10 @@ impl MetricsGuard {
         let limit = config.cardinality_limit;
         let mut builder = SdkMeterProvider::builder()
             .with_resource(resource::build(&config.resource))
-            .with_view(move |i| views::stream_for(i, limit));
+            .with_view({
+                let catalog = catalog.clone();
+                move |i| views::stream_for(i, limit, &catalog)
+            });
 
         // Bind first: a taken port must fail before anything starts exporting.
         let mut bridge = None;
@@ -91,6 +108,8 @@ impl MetricsGuard {
         }
         Ok(Self {
             provider: builder.build(),
+            catalog,
+            business: OnceLock::new(),
             bridge,
             config,
             shut_down: false,
@@ -104,14 +123,32 @@ impl MetricsGuard {
         &self.provider
     }
 
-    /// The business instruments on this pipeline's provider.
+    /// The business instruments on this pipeline's provider, built with the
+    /// pipeline's catalog: one instance per guard, created on the first call; every
+    /// call returns a handle on that same instance.
     #[must_use]
-    pub fn business_metrics(&self) -> business_metrics::BusinessMetrics {
-        business_metrics::BusinessMetrics::from_provider(&self.provider)
+    pub fn business_metrics(&self) -> BusinessMetrics {
+        self.business
+            .get_or_init(|| {
+                BusinessMetrics::builder(
+                    &self
+                        .provider
+                        .meter_with_scope(business_metrics::instrumentation_scope()),
+                )
+                .with_catalog(self.catalog.clone())
+                .build()
+            })
+            .clone()
+    }
+
+    /// The catalog the pipeline's views come from.
+    #[must_use]
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
     /// Installs the provider as the global one, for code that uses
-    /// `opentelemetry::global::meter` or `BusinessMetrics::global()`.
+    /// `opentelemetry::global::meter` or `BusinessMetrics::new_global()`.
     pub fn set_global(&self) {
         opentelemetry::global::set_meter_provider(self.provider.clone());
     }

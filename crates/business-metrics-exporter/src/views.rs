@@ -4,7 +4,8 @@
 use opentelemetry::Key;
 use opentelemetry_sdk::metrics::{Aggregation, Instrument, Stream};
 
-use business_metrics::catalog::{self, MetricDescriptor};
+use business_metrics::define::Buckets;
+use business_metrics::{Catalog, CatalogEntry};
 
 /// The stream an instrument gets: for a catalog instrument of the
 /// `business-metrics` scope, the catalog's buckets and attribute keys; for every
@@ -12,19 +13,32 @@ use business_metrics::catalog::{self, MetricDescriptor};
 ///
 /// Returns `None` (the SDK's default stream) only if the stream cannot be built,
 /// which the catalog's own tests rule out.
-pub(crate) fn stream_for(instrument: &Instrument, cardinality_limit: usize) -> Option<Stream> {
+pub(crate) fn stream_for(
+    instrument: &Instrument,
+    cardinality_limit: usize,
+    catalog: &Catalog,
+) -> Option<Stream> {
     let builder = Stream::builder().with_cardinality_limit(cardinality_limit);
-    let builder = match catalog_entry(instrument) {
-        Some(d) => {
+    let builder = match catalog_entry(instrument, catalog) {
+        Some(e) => {
             let b = builder
-                .with_allowed_attribute_keys(d.attributes.iter().map(|k| Key::from_static_str(k)));
-            if d.is_histogram() {
-                b.with_aggregation(Aggregation::ExplicitBucketHistogram {
-                    boundaries: d.buckets.to_vec(),
+                .with_allowed_attribute_keys(e.attributes.iter().map(|k| Key::from_static_str(k)));
+            match e.buckets {
+                Some(Buckets::Explicit(boundaries)) => {
+                    b.with_aggregation(Aggregation::ExplicitBucketHistogram {
+                        boundaries: boundaries.to_vec(),
+                        record_min_max: true,
+                    })
+                }
+                Some(Buckets::Exponential {
+                    max_size,
+                    max_scale,
+                }) => b.with_aggregation(Aggregation::Base2ExponentialHistogram {
+                    max_size,
+                    max_scale,
                     record_min_max: true,
-                })
-            } else {
-                b
+                }),
+                _ => b,
             }
         }
         None => builder,
@@ -32,11 +46,11 @@ pub(crate) fn stream_for(instrument: &Instrument, cardinality_limit: usize) -> O
     builder.build().ok()
 }
 
-fn catalog_entry(instrument: &Instrument) -> Option<&'static MetricDescriptor> {
+fn catalog_entry<'a>(instrument: &Instrument, catalog: &'a Catalog) -> Option<&'a CatalogEntry> {
     if instrument.scope().name() != business_metrics::SCOPE_NAME {
         return None;
     }
-    catalog::descriptor(instrument.name())
+    catalog.entry(instrument.name())
 }
 
 #[cfg(test)]
@@ -52,7 +66,7 @@ mod tests {
         let exporter = InMemoryMetricExporter::default();
         let provider = SdkMeterProvider::builder()
             .with_reader(PeriodicReader::builder(exporter.clone()).build())
-            .with_view(move |i| stream_for(i, limit))
+            .with_view(move |i| stream_for(i, limit, &Catalog::built_in()))
             .build();
         (provider, exporter)
     }

@@ -195,6 +195,7 @@ fn record_purchases(metrics: &BusinessMetrics, from: u64, n: u64, tally: &mut Ta
                 ("device_type", device.as_str()),
                 ("experiment_variant", "control"),
                 ("source", source),
+                ("funnel", "checkout"),
                 ("step", "cart_view"),
             ]))
             .or_default() += 1;

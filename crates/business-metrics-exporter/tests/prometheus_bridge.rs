@@ -87,6 +87,7 @@ async fn bridge_serves_catalog_prometheus_names_with_exact_values() {
             t,
             funnel,
             &[
+                ("funnel", "checkout"),
                 ("step", "cart_view"),
                 ("source", SOURCE),
                 ("device_type", "mobile"),
@@ -192,7 +193,7 @@ async fn metrics_requires_the_bearer_token_when_one_is_set() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn series_past_the_cardinality_limit_land_in_the_overflow_series() {
     let guard = bridge_builder().with_cardinality_limit(3).init().unwrap();
-    let metrics = BusinessMetrics::from_provider(guard.meter_provider());
+    let metrics = BusinessMetrics::new_from_provider(guard.meter_provider());
     for (i, region) in ["r1", "r2", "r3", "r4", "r5"].into_iter().enumerate() {
         let amount = 100 * (i as u64 + 1);
         metrics

@@ -1,49 +1,89 @@
 //! Label combinations resolved once and held by the caller: the cheapest way to
 //! record on a hot path.
 
-use crate::error::RecordError;
-use crate::metrics::{
-    check_amount, check_duration, checkout_step_index, BusinessMetrics, FunnelContext,
-    FunnelSeries, Sale, SaleSeries, CHECKOUT_ERROR_INDEX,
-};
-use crate::series::Held;
-use crate::types::CheckoutStep;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
 
-/// A funnel context validated and resolved once: its steps and purchases record
-/// straight onto their series, with no label validation or lookup per call.
+use crate::define::Funnel;
+use crate::error::RecordError;
+use crate::funnel_series::FunnelSeries;
+use crate::input::{FunnelContext, Sale};
+use crate::metrics::BusinessMetrics;
+use crate::sale_series::SaleSeries;
+use crate::types::CheckoutStep;
+use crate::validate::{check_amount, check_duration};
+
+/// A context of funnel `F` (the checkout by default) validated and resolved once:
+/// its steps and conversions record straight onto their series, with no label
+/// validation or lookup per call.
 ///
-/// Created by [`BusinessMetrics::bind_funnel`]. Cheap to clone, `Send` and `Sync`:
-/// keep one per context a service records often (with label discipline, the set is
-/// small and known), like a [`CheckoutTracker`](crate::CheckoutTracker) that outlives
-/// sessions.
-#[derive(Clone, Debug)]
-pub struct BoundFunnel {
+/// Created by [`BusinessMetrics::bind`] or [`BusinessMetrics::bind_funnel`]. Cheap
+/// to clone, `Send` and `Sync`: keep one per context a service records often (with
+/// label discipline, the set is small and known).
+pub struct BoundFunnel<F: Funnel = CheckoutStep> {
     metrics: BusinessMetrics,
-    funnel: Held<FunnelSeries>,
+    series: Arc<FunnelSeries>,
+    _funnel: PhantomData<fn(F)>,
+}
+
+impl<F: Funnel> Clone for BoundFunnel<F> {
+    fn clone(&self) -> Self {
+        Self {
+            metrics: self.metrics.clone(),
+            series: Arc::clone(&self.series),
+            _funnel: PhantomData,
+        }
+    }
+}
+
+impl<F: Funnel> fmt::Debug for BoundFunnel<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundFunnel")
+            .field("funnel", &F::DEFINITION.name)
+            .field("series", &self.series)
+            .finish()
+    }
 }
 
 /// A sale combination (currency, category, payment method, region) validated and
 /// resolved once. Created by [`BusinessMetrics::bind_sale`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct BoundSale {
     metrics: BusinessMetrics,
-    sale: Held<SaleSeries>,
+    series: Arc<SaleSeries>,
+}
+
+impl fmt::Debug for BoundSale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundSale").finish_non_exhaustive()
+    }
 }
 
 impl BusinessMetrics {
-    /// Validates a funnel context once and creates its checkout series at 0, as
-    /// [`checkout`](Self::checkout) does.
+    /// Validates a context of funnel `F` once and creates its series at 0, as
+    /// [`track`](Self::track) does.
     ///
     /// # Errors
-    /// A source or experiment variant refused by the label policy; then nothing is
-    /// recorded except the refusal on `business.rejected_events`.
-    pub fn bind_funnel(&self, ctx: &FunnelContext<'_>) -> Result<BoundFunnel, RecordError> {
-        let funnel = self.rejected(self.funnel(ctx))?;
-        self.touch_funnel(funnel.get());
+    /// A source or experiment variant refused by the label policy, or a funnel not
+    /// in the catalog; then nothing is recorded except the refusal on
+    /// `business.rejected_events`.
+    pub fn bind<F: Funnel>(&self, ctx: &FunnelContext<'_>) -> Result<BoundFunnel<F>, RecordError> {
+        let series = self.rejected(self.funnel_series::<F>(ctx))?;
+        series.get().touch(self.inner());
         Ok(BoundFunnel {
             metrics: self.clone(),
-            funnel: Held::from_resolved(funnel),
+            series: series.into_arc(),
+            _funnel: PhantomData,
         })
+    }
+
+    /// Validates a checkout context once: [`bind`](Self::bind) for [`CheckoutStep`].
+    ///
+    /// # Errors
+    /// A source or experiment variant refused by the label policy.
+    pub fn bind_funnel(&self, ctx: &FunnelContext<'_>) -> Result<BoundFunnel, RecordError> {
+        self.bind(ctx)
     }
 
     /// Validates a sale combination once.
@@ -55,31 +95,49 @@ impl BusinessMetrics {
         let resolved = self.rejected(self.resolve_sale(sale))?;
         Ok(BoundSale {
             metrics: self.clone(),
-            sale: Held::from_resolved(resolved),
+            series: resolved.into_arc(),
         })
     }
 }
 
-impl BoundFunnel {
+impl<F: Funnel> BoundFunnel<F> {
+    /// Records a step (`business.funnel_step`).
     #[inline]
-    fn series(&self) -> Option<&FunnelSeries> {
-        self.funnel.get(self.metrics.funnels())
+    pub fn step(&self, step: F) {
+        self.series
+            .add_step(&self.metrics.inner().instruments, step.position());
     }
 
-    /// Records a checkout step (`business.funnel_step`).
-    #[inline]
-    pub fn step(&self, step: CheckoutStep) {
-        if let Some(funnel) = self.series() {
-            self.metrics
-                .add_checkout_step(funnel, checkout_step_index(step));
-        }
+    /// Records a failed run: the funnel's error step.
+    pub fn failed(&self) {
+        self.series.add_step(
+            &self.metrics.inner().instruments,
+            self.series.error_position(),
+        );
     }
 
+    /// Records a completed run: the final step and the funnel's conversion taking
+    /// `time_to_conversion_secs`.
+    ///
+    /// # Errors
+    /// A negative, NaN or infinite duration; then nothing is recorded except the
+    /// refusal on `business.rejected_events`.
+    #[inline]
+    pub fn completed(&self, time_to_conversion_secs: f64) -> Result<(), RecordError> {
+        let m = &self.metrics;
+        let secs = m.rejected(check_duration(
+            "time_to_conversion",
+            time_to_conversion_secs,
+        ))?;
+        self.series.complete(m.inner(), secs);
+        Ok(())
+    }
+}
+
+impl BoundFunnel<CheckoutStep> {
     /// Records `checkout_error`.
     pub fn checkout_failed(&self) {
-        if let Some(funnel) = self.series() {
-            self.metrics.add_checkout_step(funnel, CHECKOUT_ERROR_INDEX);
-        }
+        self.failed();
     }
 
     /// Records a completed purchase, as
@@ -106,9 +164,7 @@ impl BoundFunnel {
                 check_duration("time_to_conversion", time_to_conversion_secs)?,
             ))
         }))?;
-        if let Some(funnel) = self.series() {
-            m.complete_purchase(funnel, secs);
-        }
+        self.series.complete(m.inner(), secs);
         sale.add(amount);
         Ok(())
     }
@@ -118,9 +174,7 @@ impl BoundSale {
     #[inline]
     fn add(&self, amount: u64) {
         let m = &self.metrics;
-        if let Some(sale) = self.sale.get(m.sales()) {
-            m.add_sale(amount, sale, m.now_coarse());
-        }
+        self.series.add(m.inner(), amount, m.now_coarse());
     }
 
     /// Records a sale of `amount_minor`, as

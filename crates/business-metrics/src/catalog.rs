@@ -123,6 +123,8 @@ pub mod names {
 
 /// Attribute keys, as constants.
 pub mod keys {
+    /// The funnel a step belongs to (`checkout`, or a service's funnel's name).
+    pub const FUNNEL: &str = "funnel";
     /// Funnel step (`cart_view`, ..., `checkout_error`, `milestone_<name>`).
     pub const STEP: &str = "step";
     /// Traffic source (free-form, passes the label policy).
@@ -172,7 +174,13 @@ pub const FUNNEL_STEP: MetricDescriptor = MetricDescriptor {
     value_type: ValueType::U64,
     unit: "{step}",
     description: "Counts progression through conversion funnel steps",
-    attributes: &[k::STEP, k::SOURCE, k::DEVICE_TYPE, k::EXPERIMENT_VARIANT],
+    attributes: &[
+        k::FUNNEL,
+        k::STEP,
+        k::SOURCE,
+        k::DEVICE_TYPE,
+        k::EXPERIMENT_VARIANT,
+    ],
     buckets: &[],
     owner: "growth",
     alert_threshold: Some(
@@ -236,7 +244,7 @@ pub const ORDER_VALUE_CENTS: MetricDescriptor = MetricDescriptor {
     value_type: ValueType::U64,
     unit: "{cent}",
     description: "Distribution of order values in minor currency units (cents)",
-    attributes: &[k::PRODUCT_CATEGORY],
+    attributes: &[k::PRODUCT_CATEGORY, k::CURRENCY],
     buckets: ORDER_VALUE_BUCKETS,
     owner: "revenue",
     alert_threshold: None,
@@ -343,27 +351,33 @@ pub fn descriptor(name: &str) -> Option<&'static MetricDescriptor> {
 /// The catalog's [`MetricDescriptor::prometheus_name`] must equal it (a test holds this).
 #[must_use]
 pub fn translated_prometheus_name(d: &MetricDescriptor) -> String {
-    let mut name: String = d
-        .name
+    translate(d.name, d.unit, d.kind)
+}
+
+/// The Prometheus name of an instrument `name` with `unit` and `kind`, as
+/// [`translated_prometheus_name`] describes.
+#[must_use]
+pub fn translate(name: &str, unit: &str, kind: InstrumentKind) -> String {
+    let mut out: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    let unit_suffix = match d.unit {
+    let unit_suffix = match unit {
         "s" => Some("seconds"),
         "By" => Some("bytes"),
-        "1" if d.kind != InstrumentKind::Counter => Some("ratio"),
+        "1" if kind != InstrumentKind::Counter => Some("ratio"),
         _ => None,
     };
     if let Some(suffix) = unit_suffix {
-        if !name.ends_with(suffix) {
-            name.push('_');
-            name.push_str(suffix);
+        if !out.ends_with(suffix) {
+            out.push('_');
+            out.push_str(suffix);
         }
     }
-    if d.kind == InstrumentKind::Counter && !name.ends_with("_total") {
-        name.push_str("_total");
+    if kind == InstrumentKind::Counter && !out.ends_with("_total") {
+        out.push_str("_total");
     }
-    name
+    out
 }
 
 #[cfg(test)]

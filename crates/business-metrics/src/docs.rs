@@ -1,78 +1,101 @@
-//! Renders the metric catalog as Markdown (`docs/METRICS.md`).
+//! Renders a catalog as Markdown (`docs/METRICS.md` for the built-in one).
 
 use std::fmt::Write as _;
 
-use crate::catalog::{names, MetricDescriptor, CATALOG};
+use crate::catalog::names;
+use crate::define::{Buckets, MILESTONE_PREFIX};
 use crate::error::REJECT_REASONS;
-use crate::types::{CHECKOUT_STEP_VALUES, MILESTONE_PREFIX};
+use crate::registry::{Catalog, CatalogEntry, ENGAGEMENT_FUNNEL};
 
-/// Known values of a metric's labels, where the code fixes them.
-fn values_note(d: &MetricDescriptor) -> Option<String> {
-    let quoted = |vals: &[&str]| vals.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>();
-    match d.name {
-        names::FUNNEL_STEP => {
-            let (checkout, error) = CHECKOUT_STEP_VALUES.split_at(CHECKOUT_STEP_VALUES.len() - 1);
-            Some(format!(
-                "- Steps: {} in funnel order; {} for a failed checkout; `{MILESTONE_PREFIX}<name>` for engagement milestones",
-                quoted(checkout).join(" → "),
-                quoted(error).join(", "),
-            ))
+fn quoted(vals: &[&str]) -> Vec<String> {
+    vals.iter().map(|v| format!("`{v}`")).collect()
+}
+
+/// Known values of a metric's labels, where definitions fix them.
+fn values_note(catalog: &Catalog, e: &CatalogEntry) -> String {
+    let mut out = String::new();
+    if e.name == names::FUNNEL_STEP {
+        for f in catalog.funnels() {
+            let _ = writeln!(
+                out,
+                "- Funnel `{}`: steps {} in order; `{}` for a failed run; completion records conversion `{}`",
+                f.name,
+                quoted(f.steps).join(" → "),
+                f.error_step,
+                f.conversion_type,
+            );
         }
-        names::REJECTED_EVENTS => Some(format!("- Reasons: {}", quoted(REJECT_REASONS).join(", "))),
-        _ => None,
+        let _ = writeln!(
+            out,
+            "- Funnel `{ENGAGEMENT_FUNNEL}`: `{MILESTONE_PREFIX}<name>` for engagement milestones"
+        );
+    }
+    if e.name == names::REJECTED_EVENTS {
+        let _ = writeln!(out, "- Reasons: {}", quoted(REJECT_REASONS).join(", "));
+    }
+    for (key, values) in &e.closed_values {
+        let _ = writeln!(out, "- `{key}`: {}", quoted(values).join(", "));
+    }
+    out
+}
+
+fn bounds(e: &CatalogEntry) -> String {
+    match e.buckets {
+        None => "-".to_owned(),
+        Some(Buckets::Explicit(b)) => b
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(Buckets::Exponential {
+            max_size,
+            max_scale,
+        }) => format!("base-2 exponential (at most {max_size} buckets, scale at most {max_scale})"),
     }
 }
 
-fn bounds(d: &MetricDescriptor) -> String {
-    if d.buckets.is_empty() {
-        return "-".to_owned();
-    }
-    d.buckets
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn series(d: &MetricDescriptor) -> String {
-    if d.is_histogram() {
-        let n = d.prometheus_name;
+fn series(e: &CatalogEntry) -> String {
+    if e.is_histogram() {
+        let n = &e.prometheus_name;
         format!("`{n}_bucket`, `{n}_sum`, `{n}_count`")
     } else {
-        format!("`{}`", d.prometheus_name)
+        format!("`{}`", e.prometheus_name)
     }
 }
 
-/// Renders the catalog: an overview table and one section per metric.
+/// Renders a catalog: an overview table and one section per metric. `source`
+/// names where the catalog is defined and `command` how to regenerate the file.
 ///
-/// The checked-in `docs/METRICS.md` is this text; a test fails when they differ.
+/// The checked-in `docs/METRICS.md` is this text for the built-in catalog; a test
+/// fails when they differ.
 #[must_use]
-pub fn render_metrics_markdown() -> String {
+pub fn render_metrics_markdown(catalog: &Catalog, source: &str, command: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "# Business metrics\n\n\
-         <!-- Generated from the metric catalog (crates/business-metrics/src/catalog.rs).\n     \
-         Do not edit: run `cargo run -p business-metrics --example metrics_doc -- --write`. -->\n\n\
-         Every metric the `business-metrics` crate emits. The Prometheus names are the same\n\
+         <!-- Generated from the metric catalog ({source}).\n     \
+         Do not edit: run `{command}`. -->\n\n\
+         Every metric the catalog defines. The Prometheus names are the same\n\
          whether the data arrives through the Prometheus bridge, an OpenTelemetry Collector's\n\
-         `prometheus` or `prometheusremotewrite` exporter, or Prometheus' OTLP receiver.\n\
-         Money is in minor currency units (cents); durations are in seconds.\n\n\
+         `prometheus` or `prometheus_remote_write` exporter, or Prometheus' OTLP receiver.\n\
+         Money is in minor units of its currency (the `currency` label; cents for USD, yen\n\
+         for JPY, fils for KWD); durations are in seconds.\n\n\
          | Prometheus name | Type | Unit | Labels | Owner |\n\
          |---|---|---|---|---|"
     );
-    for d in CATALOG {
+    for e in catalog.entries() {
         let _ = writeln!(
             out,
             "| `{}` | {} | `{}` | {} | {} |",
-            d.prometheus_name,
-            d.kind.prometheus_type(),
-            d.unit,
-            d.attributes.join(", "),
-            d.owner
+            e.prometheus_name,
+            e.kind.prometheus_type(),
+            e.unit,
+            e.attributes.join(", "),
+            e.owner
         );
     }
-    for d in CATALOG {
+    for e in catalog.entries() {
         let _ = write!(
             out,
             "\n## {prom}\n\n\
@@ -85,24 +108,24 @@ pub fn render_metrics_markdown() -> String {
              - Prometheus series: {series}\n\
              - Owner: {owner}\n\
              - Alert threshold: {alert}\n{note}",
-            prom = d.prometheus_name,
-            desc = d.description,
-            name = d.name,
-            kind = d.kind.as_str(),
-            value = d.value_type.as_str(),
-            ptype = d.kind.prometheus_type(),
-            unit = d.unit,
-            labels = d
+            prom = e.prometheus_name,
+            desc = e.description,
+            name = e.name,
+            kind = e.kind.as_str(),
+            value = e.value_type.as_str(),
+            ptype = e.kind.prometheus_type(),
+            unit = e.unit,
+            labels = e
                 .attributes
                 .iter()
                 .map(|a| format!("`{a}`"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            buckets = bounds(d),
-            series = series(d),
-            owner = d.owner,
-            alert = d.alert_threshold.unwrap_or("none"),
-            note = values_note(d).map(|n| n + "\n").unwrap_or_default(),
+            buckets = bounds(e),
+            series = series(e),
+            owner = e.owner,
+            alert = e.alert_threshold.unwrap_or("none"),
+            note = values_note(catalog, e),
         );
     }
     out

@@ -5,23 +5,29 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::StringValue;
 
+use crate::define::ClosedSet;
 use crate::error::RecordError;
+use crate::funnel_series::FunnelLabels;
+use crate::input::{ClosedValue, FunnelContext};
 use crate::labels::Dimension;
-use crate::metrics::{BusinessMetrics, FunnelContext, FunnelLabels};
-use crate::types::{FunnelStep, UserTier};
+use crate::metrics::BusinessMetrics;
+use crate::registry::ENGAGEMENT_FUNNEL;
+use crate::types::UserTier;
 
-/// Who the engaged user is.
+/// Who the engaged user is. The tier is a [`UserTier`] or the service's own plans
+/// (any [`ClosedSet`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EngagementContext<'a> {
+pub struct EngagementContext<'a, T: ClosedSet = UserTier> {
     /// The user's plan.
-    pub user_tier: UserTier,
+    pub user_tier: T,
     /// The page the session started on; passes the label policy.
     pub entry_page: &'a str,
     /// Whether the user signed up recently.
     pub is_new_user: bool,
 }
 
-/// One user session: records feature usage and `milestone_<name>` funnel steps, and
+/// One user session: records feature usage and `milestone_<name>` steps (under
+/// `funnel="engagement"`), and
 /// its duration exactly once, on [`end`](Self::end) or, failing that, on drop.
 ///
 /// Share it between handlers behind an `Arc`; ending it twice is refused.
@@ -29,7 +35,7 @@ pub struct EngagementContext<'a> {
 pub struct EngagementSession {
     metrics: BusinessMetrics,
     funnel: FunnelLabels,
-    user_tier: UserTier,
+    user_tier: ClosedValue,
     is_new_user: bool,
     entry_page: StringValue,
     started: Instant,
@@ -42,21 +48,21 @@ impl BusinessMetrics {
     ///
     /// # Errors
     /// An entry page, source or experiment variant refused by the label policy.
-    pub fn engagement(
+    pub fn engagement<T: ClosedSet>(
         &self,
-        ctx: &EngagementContext<'_>,
+        ctx: &EngagementContext<'_, T>,
         funnel: &FunnelContext<'_>,
     ) -> Result<EngagementSession, RecordError> {
         let (entry_page, funnel) = self.rejected((|| {
             Ok((
                 self.label(Dimension::EntryPage, ctx.entry_page)?,
-                self.funnel_labels(funnel)?,
+                self.funnel_labels(ENGAGEMENT_FUNNEL, funnel)?,
             ))
         })())?;
         Ok(EngagementSession {
             metrics: self.clone(),
             funnel,
-            user_tier: ctx.user_tier,
+            user_tier: ctx.user_tier.into(),
             is_new_user: ctx.is_new_user,
             entry_page,
             started: self.now(),
@@ -95,8 +101,8 @@ impl EngagementSession {
     /// An empty or overlong milestone name.
     pub fn milestone(&self, name: &str) -> Result<(), RecordError> {
         let m = &self.metrics;
-        let step = m.rejected(m.step_value(FunnelStep::Milestone(name)))?;
-        m.add_funnel_step(&self.funnel, step);
+        let step = m.rejected(m.milestone_step(name))?;
+        m.add_plain_step(&self.funnel, step);
         Ok(())
     }
 

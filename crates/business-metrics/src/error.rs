@@ -52,6 +52,30 @@ pub enum RecordError {
     /// A session guard was ended a second time.
     #[error("session already ended; a session's duration is recorded once")]
     SessionAlreadyEnded,
+    /// A histogram measurement was negative, NaN or infinite.
+    #[error("invalid value for {instrument}: {value}; pass a finite, non-negative number")]
+    InvalidValue {
+        /// The instrument.
+        instrument: &'static str,
+        /// The refused value.
+        value: f64,
+    },
+    /// A closed attribute was given a value outside its set.
+    #[error("unknown value for {attribute}: {value:?}; expected one of: {}", .expected.join(", "))]
+    UnknownValue {
+        /// The attribute key.
+        attribute: &'static str,
+        /// The refused value (its first 64 characters).
+        value: String,
+        /// The set's values.
+        expected: &'static [&'static str],
+    },
+    /// A funnel or instrument that is not in the instance's catalog.
+    #[error("definition {name:?} is not in this instance's catalog; add it with Catalog::builder() and build the instance with that catalog")]
+    NotInCatalog {
+        /// The funnel's or instrument's name.
+        name: &'static str,
+    },
 }
 
 impl RecordError {
@@ -65,6 +89,9 @@ impl RecordError {
             Self::ValueTooLong { .. } => "value_too_long",
             Self::UnknownCurrency { .. } => "unknown_currency",
             Self::SessionAlreadyEnded => "session_already_ended",
+            Self::InvalidValue { .. } => "invalid_value",
+            Self::UnknownValue { .. } => "unknown_value",
+            Self::NotInCatalog { .. } => "not_in_catalog",
         }
     }
 }
@@ -77,6 +104,9 @@ pub const REJECT_REASONS: &[&str] = &[
     "value_too_long",
     "unknown_currency",
     "session_already_ended",
+    "invalid_value",
+    "unknown_value",
+    "not_in_catalog",
 ];
 
 /// A label policy that cannot be built.
@@ -119,6 +149,16 @@ mod tests {
             },
             RecordError::UnknownCurrency { code: "XXX".into() },
             RecordError::SessionAlreadyEnded,
+            RecordError::InvalidValue {
+                instrument: "saas.seats",
+                value: -1.0,
+            },
+            RecordError::UnknownValue {
+                attribute: "plan",
+                value: "gold".into(),
+                expected: &["team"],
+            },
+            RecordError::NotInCatalog { name: "signup" },
         ];
         for e in &errors {
             assert!(REJECT_REASONS.contains(&e.reason()));

@@ -7,7 +7,7 @@
 //! the dimension, anything outside it becomes [`LabelPolicy::OTHER`].
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -36,10 +36,13 @@ pub enum Dimension {
     EntryPage,
     /// The `<name>` of a `milestone_<name>` funnel step.
     Milestone,
+    /// A free-form attribute of a service's own instrument, by its key (see
+    /// [`Attribute::free`](crate::define::Attribute::free)).
+    Custom(&'static str),
 }
 
 impl Dimension {
-    /// Every dimension, in declaration order.
+    /// Every built-in dimension, in declaration order.
     pub const ALL: [Self; 9] = [
         Self::Source,
         Self::ExperimentVariant,
@@ -66,11 +69,8 @@ impl Dimension {
             Self::FeatureName => keys::FEATURE_NAME,
             Self::EntryPage => keys::ENTRY_PAGE,
             Self::Milestone => "milestone",
+            Self::Custom(key) => key,
         }
-    }
-
-    const fn index(self) -> usize {
-        self as usize
     }
 }
 
@@ -87,14 +87,14 @@ impl fmt::Display for Dimension {
 #[derive(Clone, Debug)]
 pub struct LabelPolicy {
     max_len: usize,
-    allowlists: Arc<[Option<HashSet<String>>; Dimension::ALL.len()]>,
+    allowlists: Arc<HashMap<Dimension, HashSet<String>>>,
 }
 
 impl Default for LabelPolicy {
     fn default() -> Self {
         Self {
             max_len: Self::DEFAULT_MAX_LEN,
-            allowlists: Arc::new(Default::default()),
+            allowlists: Arc::new(HashMap::new()),
         }
     }
 }
@@ -122,9 +122,10 @@ impl LabelPolicy {
     /// The allowlist configured for a dimension, if any.
     #[must_use]
     pub fn allowlist(&self, dimension: Dimension) -> Option<&HashSet<String>> {
-        self.allowlists
-            .get(dimension.index())
-            .and_then(Option::as_ref)
+        if self.allowlists.is_empty() {
+            return None;
+        }
+        self.allowlists.get(&dimension)
     }
 
     /// Applies the policy to one raw value.
@@ -224,7 +225,7 @@ impl LabelPolicyBuilder {
                 ),
             });
         }
-        let mut lists: [Option<HashSet<String>>; Dimension::ALL.len()] = Default::default();
+        let mut lists: HashMap<Dimension, HashSet<String>> = HashMap::new();
         for (dimension, values) in self.allowlists {
             let mut set = HashSet::with_capacity(values.len());
             for value in &values {
@@ -236,9 +237,7 @@ impl LabelPolicyBuilder {
                 })?;
                 set.insert(clean.into_owned());
             }
-            if let Some(slot) = lists.get_mut(dimension.index()) {
-                slot.get_or_insert_with(HashSet::new).extend(set);
-            }
+            lists.entry(dimension).or_default().extend(set);
         }
         Ok(LabelPolicy {
             max_len,

@@ -16,7 +16,7 @@
 //! use opentelemetry::global;
 //!
 //! # fn main() -> Result<(), business_metrics::RecordError> {
-//! let metrics = BusinessMetrics::global();
+//! let metrics = BusinessMetrics::new_global();
 //!
 //! // A checkout: steps, then the purchase (final step, conversion, revenue).
 //! let ctx = FunnelContext::new("google_ads", DeviceType::Mobile).with_experiment_variant("one_page");
@@ -108,7 +108,7 @@
 //! use business_metrics::{BusinessMetrics, CheckoutStep, DeviceType, FunnelContext, Sale};
 //!
 //! # fn main() -> Result<(), business_metrics::RecordError> {
-//! let metrics = BusinessMetrics::global();
+//! let metrics = BusinessMetrics::new_global();
 //! // Once, at start-up or on a combination's first use:
 //! let mobile_ads = metrics.bind_funnel(&FunnelContext::new("google_ads", DeviceType::Mobile))?;
 //! let books_by_card = metrics.bind_sale(&Sale::new("books", "card", "eu_central"))?;
@@ -137,32 +137,49 @@
 
 mod bound;
 pub mod catalog;
-mod checkout;
 mod clock;
 mod currency;
+mod custom;
+pub mod define;
 mod docs;
 mod engagement;
 mod error;
+mod funnel_series;
+pub mod generate;
+mod input;
+mod instruments;
 mod labels;
 mod metrics;
+mod registry;
 mod revenue_window;
+mod sale_series;
 mod series;
+mod tracker;
 mod types;
+mod validate;
 
 pub use bound::{BoundFunnel, BoundSale};
-pub use checkout::CheckoutTracker;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use currency::Currency;
+pub use currency::{Currency, Money};
+pub use custom::Instrument;
+pub use define::{
+    ClosedSet, Funnel, FunnelDefinition, FunnelSettings, ParseEnumError, MILESTONE_PREFIX,
+};
 pub use docs::render_metrics_markdown;
 pub use engagement::{EngagementContext, EngagementSession};
 pub use error::{PolicyError, RecordError, REJECT_REASONS};
+pub use input::{ClosedValue, CurrencyCode, FunnelContext, Revenue, Sale};
 pub use labels::{Dimension, LabelPolicy, LabelPolicyBuilder};
-pub use metrics::{
-    instrumentation_scope, BusinessMetrics, BusinessMetricsBuilder, FunnelContext, Revenue, Sale,
-    MAX_AMOUNT_MINOR, SCOPE_NAME,
+pub use metrics::{instrumentation_scope, BusinessMetrics, BusinessMetricsBuilder, SCOPE_NAME};
+pub use registry::{
+    Catalog, CatalogBuilder, CatalogEntry, DefinitionError, Origin, ENGAGEMENT_FUNNEL,
 };
+pub use tracker::{CheckoutTracker, FunnelTracker};
 pub use types::{
-    ActiveWindow, CheckoutStep, DeviceType, FunnelStep, ParseEnumError, UserTier,
-    CHECKOUT_ERROR_STEP, CHECKOUT_STEP_VALUES, DEFAULT_EXPERIMENT_VARIANT, MILESTONE_PREFIX,
-    PURCHASE_CONVERSION,
+    ActiveWindow, CheckoutStep, DeviceType, FunnelStep, UserTier, CHECKOUT_ERROR_STEP,
+    CHECKOUT_STEP_VALUES, DEFAULT_EXPERIMENT_VARIANT, PURCHASE_CONVERSION,
 };
+pub use validate::MAX_AMOUNT_MINOR;
+
+#[doc(hidden)]
+pub use define::__private;

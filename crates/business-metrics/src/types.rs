@@ -1,79 +1,12 @@
-//! Closed sets of attribute values: device types, funnel steps, user tiers, windows.
+//! The built-in closed sets (device types, user tiers, windows) and the checkout
+//! funnel: definitions like any a service declares.
 
-use std::fmt;
-use std::str::FromStr;
-
-/// A value outside one of the closed sets below.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} {value:?}; expected one of: {}", .expected.join(", "))]
-pub struct ParseEnumError {
-    kind: &'static str,
-    value: String,
-    expected: &'static [&'static str],
-}
-
-impl ParseEnumError {
-    /// Which set the value was parsed for (`device_type`, `step`, ...).
-    #[must_use]
-    pub fn kind(&self) -> &'static str {
-        self.kind
-    }
-}
-
-macro_rules! closed_set {
-    (
-        $(#[$meta:meta])*
-        $name:ident, $kind:literal {
-            $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[non_exhaustive]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-        }
-
-        impl $name {
-            /// Every value, in order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The attribute value.
-            #[must_use]
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $text,)+
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = ParseEnumError;
-
-            /// Parses the attribute value, exactly as [`Self::as_str`] spells it.
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok(Self::$variant),)+
-                    _ => Err(ParseEnumError {
-                        kind: $kind,
-                        value: s.chars().take(64).collect(),
-                        expected: &[$($text),+],
-                    }),
-                }
-            }
-        }
-    };
-}
+use crate::closed_set;
 
 closed_set! {
     /// How the visitor reached the service (`device_type`).
-    DeviceType, "device_type" {
+    #[non_exhaustive]
+    pub enum DeviceType: "device_type" {
         /// A phone.
         Mobile => "mobile",
         /// A desktop or laptop browser.
@@ -85,9 +18,12 @@ closed_set! {
     }
 }
 
-closed_set! {
-    /// The checkout funnel's steps, in order.
-    CheckoutStep, "step" {
+crate::funnel! {
+    /// The checkout funnel's steps, in order: the built-in funnel
+    /// (`funnel="checkout"`), whose error step is `checkout_error` and whose
+    /// completion records a `purchase` conversion.
+    #[non_exhaustive]
+    pub enum CheckoutStep: "checkout" {
         /// The visitor views the cart: the funnel's entry.
         CartView => "cart_view",
         /// Shipping details entered.
@@ -99,11 +35,17 @@ closed_set! {
         /// The order is placed: the conversion.
         OrderConfirmed => "order_confirmed",
     }
+    error_step: Some(CHECKOUT_ERROR_STEP),
+    conversion_type: Some(PURCHASE_CONVERSION),
+    description: "A visitor's way from the cart to a confirmed order",
+    owner: "growth",
+    min_conversion_ratio: Some(0.02),
 }
 
 closed_set! {
     /// The customer's plan (`user_tier`).
-    UserTier, "user_tier" {
+    #[non_exhaustive]
+    pub enum UserTier: "user_tier" {
         /// Free plan.
         Free => "free",
         /// Paid individual plan.
@@ -115,7 +57,8 @@ closed_set! {
 
 closed_set! {
     /// The window an active-user count covers (`window`).
-    ActiveWindow, "window" {
+    #[non_exhaustive]
+    pub enum ActiveWindow: "window" {
         /// Distinct users over the last day.
         Daily => "daily",
         /// Distinct users over the last week.
@@ -127,8 +70,6 @@ closed_set! {
 
 /// The `step` recorded for a failed checkout.
 pub const CHECKOUT_ERROR_STEP: &str = "checkout_error";
-/// The prefix of engagement milestone steps (`milestone_<name>`).
-pub const MILESTONE_PREFIX: &str = "milestone_";
 /// The experiment variant recorded when none is given.
 pub const DEFAULT_EXPERIMENT_VARIANT: &str = "control";
 /// The conversion type recorded by the checkout tracker.

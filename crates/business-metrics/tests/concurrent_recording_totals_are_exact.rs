@@ -54,6 +54,7 @@ fn totals_are_exact_after_eight_threads_record_concurrently() {
         for step in ["cart_view", "order_confirmed"] {
             assert_eq!(
                 f.point(&[
+                    ("funnel", "checkout"),
                     ("step", step),
                     ("source", "direct"),
                     ("device_type", device),
@@ -70,7 +71,7 @@ fn totals_are_exact_after_eight_threads_record_concurrently() {
         THREADS * per_thread_revenue
     );
     assert_eq!(m[names::FEATURE_USAGE].total_u64(), THREADS * EVENTS);
-    match m[names::ORDER_VALUE_CENTS].point(&[("product_category", "books")]) {
+    match m[names::ORDER_VALUE_CENTS].point(&[("product_category", "books"), ("currency", "USD")]) {
         Some(Point::Histogram {
             count, sum, counts, ..
         }) => {

@@ -38,7 +38,7 @@ fn provider_with(exporters: &[&InMemoryMetricExporter]) -> SdkMeterProvider {
 }
 
 fn metrics_on(provider: &SdkMeterProvider) -> BusinessMetrics {
-    BusinessMetrics::from_provider(provider)
+    BusinessMetrics::new_from_provider(provider)
 }
 
 /// Records `n` purchases of `amount` on held handles.
@@ -98,6 +98,7 @@ fn a_collection_right_after_recording_holds_every_update() {
     purchases(&h.metrics, 7, 1_250);
     let m = h.collect();
     let step = m[names::FUNNEL_STEP].point(&[
+        ("funnel", "checkout"),
         ("step", "cart_view"),
         ("source", "direct"),
         ("device_type", "mobile"),

@@ -7,20 +7,55 @@
 )]
 
 use business_metrics::catalog::CATALOG;
+use business_metrics::generate::{self, Provenance};
+use business_metrics::Catalog;
+
+fn provenance() -> Provenance<'static> {
+    Provenance {
+        source: "crates/business-metrics/src/catalog.rs and types.rs",
+        command: "cargo run -p business-metrics --example generate -- --write",
+    }
+}
+
+fn render() -> String {
+    business_metrics::render_metrics_markdown(
+        &Catalog::built_in(),
+        provenance().source,
+        provenance().command,
+    )
+}
+
+#[test]
+fn generated_rules_tests_and_dashboards_are_current() {
+    let dir = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../otel-collector/generated"
+    ));
+    let files: Vec<_> = generate::files(&Catalog::built_in(), provenance())
+        .into_iter()
+        .filter(|f| f.path != std::path::Path::new("METRICS.md"))
+        .collect();
+    assert_eq!(files.len(), 3, "one funnel: rules, tests, dashboard");
+    let stale = generate::stale(dir, &files);
+    assert!(
+        stale.is_empty(),
+        "stale under otel-collector/generated: {stale:?}; run `cargo run -p business-metrics --example generate -- --write`"
+    );
+}
 
 #[test]
 fn metrics_md_matches_the_catalog() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/METRICS.md");
     let on_disk = std::fs::read_to_string(path).unwrap();
     assert!(
-        on_disk == business_metrics::render_metrics_markdown(),
-        "docs/METRICS.md is stale: run `cargo run -p business-metrics --example metrics_doc -- --write`"
+        on_disk == render(),
+        "docs/METRICS.md is stale: run `cargo run -p business-metrics --example generate -- --write`"
     );
 }
 
 #[test]
 fn rendered_docs_name_every_metric_with_owner_buckets_and_prometheus_series() {
-    let text = business_metrics::render_metrics_markdown();
+    let text = render();
     for d in CATALOG {
         let section = text
             .split("\n## ")

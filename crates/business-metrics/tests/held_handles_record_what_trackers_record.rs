@@ -106,6 +106,7 @@ fn held_handles_record_exactly_what_trackers_record() {
     assert!(tracked.contains_key("business.revenue_per_minute_cents"));
     assert!(tracked["business.funnel_step"]
         .point(&[
+            ("funnel", "checkout"),
             ("step", "checkout_error"),
             ("source", "email"),
             ("device_type", "tablet"),

@@ -107,11 +107,11 @@ fn every_catalog_entry_renders_under_its_contract_name() {
     }
     // The exact spellings the guide's queries use.
     for line in [
-        "business_funnel_step_total{device_type=\"mobile\",experiment_variant=\"one_page\",source=\"google_ads\",step=\"order_confirmed\",",
+        "business_funnel_step_total{device_type=\"mobile\",experiment_variant=\"one_page\",funnel=\"checkout\",source=\"google_ads\",step=\"order_confirmed\",",
         "business_conversions_total{conversion_type=\"purchase\",device_type=\"mobile\",source=\"google_ads\",",
         "business_time_to_conversion_seconds_bucket{conversion_type=\"purchase\",",
         "business_revenue_cents_total{currency=\"USD\",payment_method=\"card\",product_category=\"electronics\",region=\"us_west\",",
-        "business_order_value_cents_bucket{product_category=\"electronics\",",
+        "business_order_value_cents_bucket{currency=\"USD\",product_category=\"electronics\",",
         "business_revenue_per_minute_cents{region=\"us_west\",",
         "business_feature_usage_total{feature_name=\"dashboard_export\",is_new_user=\"false\",user_tier=\"pro\",",
         "business_session_duration_seconds_bucket{entry_page=\"/dashboard\",user_tier=\"pro\",",

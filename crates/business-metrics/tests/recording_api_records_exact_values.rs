@@ -52,6 +52,7 @@ fn funnel_steps_carry_step_source_device_and_variant() {
     let f = &m[names::FUNNEL_STEP];
     let ads_attrs = |step| {
         [
+            ("funnel", "checkout"),
             ("step", step),
             ("source", "google_ads"),
             ("device_type", "mobile"),
@@ -63,6 +64,7 @@ fn funnel_steps_carry_step_source_device_and_variant() {
     assert_eq!(f.point(&ads_attrs("checkout_error")), Some(&Point::U64(1)));
     assert_eq!(
         f.point(&[
+            ("funnel", "engagement"),
             ("step", "milestone_first_chart"),
             ("source", "in_app"),
             ("device_type", "desktop"),
@@ -150,11 +152,11 @@ fn revenue_is_recorded_in_minor_units_with_currency_and_order_value() {
     );
     let o = &m[names::ORDER_VALUE_CENTS];
     assert_eq!(
-        o.point(&[("product_category", "electronics")]),
+        o.point(&[("product_category", "electronics"), ("currency", "USD")]),
         Some(&hist(ORDER, &[0, 0, 0, 1, 1, 0, 0, 0], 10_000.0))
     );
     assert_eq!(
-        o.point(&[("product_category", "books")]),
+        o.point(&[("product_category", "books"), ("currency", "EUR")]),
         Some(&hist(ORDER, &[0, 0, 0, 0, 0, 0, 1, 0], 30_000.0))
     );
     let g = &m[names::REVENUE_PER_MINUTE_CENTS];

@@ -63,12 +63,7 @@ fn workload(h: &Harness, events: usize) {
                         ..sale
                     })
                     .is_err());
-                assert!(m
-                    .record_revenue(&Revenue {
-                        currency: "XXQ",
-                        ..sale
-                    })
-                    .is_err());
+                assert!(m.record_revenue(&sale.with_currency("XXQ")).is_err());
                 let bad = FunnelContext::new("", DEVICES[i % 3]);
                 assert!(m.checkout(&bad, m.now()).is_err());
                 assert!(m
@@ -112,6 +107,7 @@ fn cached_and_uncached_paths_record_identical_metrics() {
     let funnels = &plain["business.funnel_step"];
     assert!(funnels
         .point(&[
+            ("funnel", "checkout"),
             ("step", "cart_view"),
             ("source", "email"),
             ("device_type", "tablet"),

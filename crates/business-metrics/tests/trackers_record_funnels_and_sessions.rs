@@ -16,8 +16,9 @@ use business_metrics::{
 };
 use support::{Harness, Point};
 
-fn ctx_attrs(step: &str) -> [(&str, &str); 4] {
+fn ctx_attrs(step: &str) -> [(&str, &str); 5] {
     [
+        ("funnel", "checkout"),
         ("step", step),
         ("source", "google_ads"),
         ("device_type", "mobile"),
@@ -183,6 +184,7 @@ fn an_engagement_session_records_features_milestones_and_its_duration_once() {
     );
     assert_eq!(
         m[names::FUNNEL_STEP].point(&[
+            ("funnel", "engagement"),
             ("step", "milestone_first_chart_created"),
             ("source", "in_app"),
             ("device_type", "desktop"),

@@ -145,7 +145,7 @@ mod tests {
     };
 
     fn session() -> Session {
-        let m = BusinessMetrics::global();
+        let m = BusinessMetrics::new_global();
         let funnel = FunnelContext::new("direct", DeviceType::Desktop);
         let engagement = EngagementContext {
             user_tier: UserTier::Free,

@@ -575,6 +575,7 @@ async fn control_characters_in_labels_are_recorded_sanitized() {
     );
     let s = support::Scrape::parse(&text);
     let funnel = [
+        ("funnel", "checkout"),
         ("step", "cart_view"),
         ("source", "ad_net___31m"),
         ("device_type", "desktop"),

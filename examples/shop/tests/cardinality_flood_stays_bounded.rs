@@ -296,6 +296,7 @@ async fn with_an_allowlist_distinct_sources_become_other_and_listed_ones_count_e
         s.get(
             "business_funnel_step_total",
             &[
+                ("funnel", "checkout"),
                 ("step", "cart_view"),
                 ("source", source),
                 ("device_type", "desktop"),

@@ -204,6 +204,7 @@ async fn totals_are_exact_and_scrapes_stay_valid_and_monotonic_under_concurrent_
         s.get(
             "business_funnel_step_total",
             &[
+                ("funnel", "checkout"),
                 ("step", "cart_view"),
                 ("source", source),
                 ("device_type", device),
@@ -249,7 +250,7 @@ async fn totals_are_exact_and_scrapes_stay_valid_and_monotonic_under_concurrent_
     assert_eq!(
         s.get(
             "business_order_value_cents_count",
-            &[("product_category", "library")]
+            &[("product_category", "library"), ("currency", "USD")]
         ),
         Some((THREADS * EVENTS) as f64)
     );

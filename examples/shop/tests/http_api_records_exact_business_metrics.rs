@@ -22,8 +22,9 @@ fn session_body() -> serde_json::Value {
 
 const FUNNEL: &str = "business_funnel_step_total";
 
-fn funnel(step: &str) -> [(&str, &str); 4] {
+fn funnel(step: &str) -> [(&str, &str); 5] {
     [
+        ("funnel", "checkout"),
         ("step", step),
         ("source", "google_ads"),
         ("device_type", "mobile"),
@@ -80,7 +81,16 @@ async fn a_purchase_through_the_api_records_funnel_conversion_revenue_and_sessio
     }
     assert_eq!(m.get(FUNNEL, &funnel("checkout_error")), Some(0.0));
     assert_eq!(
-        m.get(FUNNEL, &funnel("milestone_first_purchase")),
+        m.get(
+            FUNNEL,
+            &[
+                ("funnel", "engagement"),
+                ("step", "milestone_first_purchase"),
+                ("source", "google_ads"),
+                ("device_type", "mobile"),
+                ("experiment_variant", "one_page"),
+            ]
+        ),
         Some(1.0)
     );
     assert_eq!(
@@ -116,7 +126,11 @@ async fn a_purchase_through_the_api_records_funnel_conversion_revenue_and_sessio
     let order = |le| {
         m.get(
             "business_order_value_cents_bucket",
-            &[("product_category", "electronics"), ("le", le)],
+            &[
+                ("product_category", "electronics"),
+                ("currency", "USD"),
+                ("le", le),
+            ],
         )
     };
     assert_eq!(order("2500"), Some(0.0));
@@ -125,7 +139,7 @@ async fn a_purchase_through_the_api_records_funnel_conversion_revenue_and_sessio
     assert_eq!(
         m.get(
             "business_order_value_cents_sum",
-            &[("product_category", "electronics")]
+            &[("product_category", "electronics"), ("currency", "USD")]
         ),
         Some(4_999.0)
     );

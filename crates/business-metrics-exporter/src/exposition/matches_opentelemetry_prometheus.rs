@@ -93,7 +93,11 @@ fn stream_for(instrument: &Instrument, cardinality_limit: usize) -> Option<Strea
             .build()
             .ok(),
         "limited" => Stream::builder().with_cardinality_limit(3).build().ok(),
-        _ => views::stream_for(instrument, cardinality_limit),
+        _ => views::stream_for(
+            instrument,
+            cardinality_limit,
+            &business_metrics::Catalog::built_in(),
+        ),
     }
 }
 
@@ -359,7 +363,7 @@ fn every_kind_of_data_is_written_as_opentelemetry_prometheus_writes_it() {
     let plain = pair.provider.meter("plain");
     record_versioned_scope(&versioned);
     record_plain_scope(&plain);
-    let metrics = BusinessMetrics::from_provider(&pair.provider);
+    let metrics = BusinessMetrics::new_from_provider(&pair.provider);
     record_business(&metrics);
 
     let text = pair.assert_same();

@@ -146,6 +146,7 @@ pub fn assert_workload_payload(
                 ("device_type", "mobile"),
                 ("experiment_variant", VARIANT),
                 ("source", SOURCE),
+                ("funnel", "checkout"),
                 ("step", "cart_view")
             ]),
             2
@@ -197,7 +198,7 @@ pub fn assert_workload_payload(
     assert_eq!(order.len(), 1);
     assert_eq!(
         attrs(&order[0].attributes),
-        labels(&[("product_category", "electronics")])
+        labels(&[("product_category", "electronics"), ("currency", "USD")])
     );
     assert_eq!(order[0].count, 2);
     assert_eq!(order[0].sum, Some(REVENUE_TOTAL as f64));

@@ -1,0 +1,169 @@
+//! Files generated from a catalog: the metric reference, and for each funnel its
+//! Prometheus recording rules and alerts, promtool unit tests of them, and a
+//! Grafana dashboard. A service writes them with one command (see
+//! [`run`]) and a test compares the checked-in copies with what the catalog
+//! generates now.
+
+mod dashboard;
+mod rules;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::define::FunnelDefinition;
+use crate::docs::render_metrics_markdown;
+use crate::registry::Catalog;
+
+pub use dashboard::funnel_dashboard;
+pub use rules::{funnel_rule_tests, funnel_rules};
+
+/// One generated file: its path under the output folder and its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// Path relative to the output folder.
+    pub path: PathBuf,
+    /// The text.
+    pub text: String,
+}
+
+/// Where a catalog's files come from, for the "do not edit" headers.
+#[derive(Clone, Copy, Debug)]
+pub struct Provenance<'a> {
+    /// Where the definitions live (`examples/saas/src/definitions.rs`).
+    pub source: &'a str,
+    /// The command that regenerates the files.
+    pub command: &'a str,
+}
+
+/// Every file for a catalog: `METRICS.md`, and per funnel
+/// `prometheus/rules/funnel_<name>.yml`, `prometheus/tests/funnel_<name>_test.yml`
+/// and `grafana/funnel_<name>.json`.
+#[must_use]
+pub fn files(catalog: &Catalog, provenance: Provenance<'_>) -> Vec<GeneratedFile> {
+    let mut out = vec![GeneratedFile {
+        path: PathBuf::from("METRICS.md"),
+        text: render_metrics_markdown(catalog, provenance.source, provenance.command),
+    }];
+    for f in catalog.funnels() {
+        out.extend(funnel_files(f, provenance));
+    }
+    out
+}
+
+fn funnel_files(f: &FunnelDefinition, provenance: Provenance<'_>) -> [GeneratedFile; 3] {
+    [
+        GeneratedFile {
+            path: PathBuf::from(format!("prometheus/rules/funnel_{}.yml", f.name)),
+            text: funnel_rules(f, provenance),
+        },
+        GeneratedFile {
+            path: PathBuf::from(format!("prometheus/tests/funnel_{}_test.yml", f.name)),
+            text: funnel_rule_tests(f, provenance),
+        },
+        GeneratedFile {
+            path: PathBuf::from(format!("grafana/funnel_{}.json", f.name)),
+            text: funnel_dashboard(f),
+        },
+    ]
+}
+
+/// Writes every file under `dir`, creating folders as needed.
+///
+/// # Errors
+/// The first file that cannot be written.
+pub fn write(dir: &Path, files: &[GeneratedFile]) -> io::Result<()> {
+    for f in files {
+        let path = dir.join(&f.path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(&path, &f.text)?;
+    }
+    Ok(())
+}
+
+/// The files under `dir` that are missing or differ from `files`.
+#[must_use]
+pub fn stale(dir: &Path, files: &[GeneratedFile]) -> Vec<PathBuf> {
+    files
+        .iter()
+        .filter(|f| fs::read_to_string(dir.join(&f.path)).ok().as_deref() != Some(&f.text))
+        .map(|f| f.path.clone())
+        .collect()
+}
+
+/// The command-line entry point a service's generator binary calls with its
+/// arguments: `--out DIR` (required) writes the files; `--check` instead exits
+/// non-zero naming the files that are missing or stale.
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let catalog = business_metrics::Catalog::built_in();
+/// let provenance = business_metrics::generate::Provenance {
+///     source: "src/definitions.rs",
+///     command: "cargo run --bin generate -- --out generated",
+/// };
+/// business_metrics::generate::run(&catalog, provenance, std::env::args().skip(1))?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// A usage error, a file that cannot be written, or (with `--check`) stale files;
+/// the message says which.
+pub fn run(
+    catalog: &Catalog,
+    provenance: Provenance<'_>,
+    args: impl IntoIterator<Item = String>,
+) -> Result<String, GenerateError> {
+    let mut out = None;
+    let mut check = false;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--out" => out = args.next().map(PathBuf::from),
+            "--check" => check = true,
+            other => {
+                return Err(GenerateError::Usage(format!(
+                    "unknown argument {:?}; usage: --out DIR [--check]",
+                    other.chars().take(64).collect::<String>()
+                )))
+            }
+        }
+    }
+    let dir = out.ok_or_else(|| GenerateError::Usage("--out DIR is required".to_owned()))?;
+    let files = files(catalog, provenance);
+    if check {
+        let stale = stale(&dir, &files);
+        if stale.is_empty() {
+            return Ok(format!(
+                "{} files under {} are current",
+                files.len(),
+                dir.display()
+            ));
+        }
+        return Err(GenerateError::Stale(stale));
+    }
+    write(&dir, &files).map_err(|e| GenerateError::Io(e.to_string()))?;
+    Ok(format!(
+        "wrote {} files under {}",
+        files.len(),
+        dir.display()
+    ))
+}
+
+/// Why [`run`] failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GenerateError {
+    /// Bad arguments.
+    #[error("{0}")]
+    Usage(String),
+    /// A file could not be written.
+    #[error("could not write the generated files: {0}")]
+    Io(String),
+    /// `--check` found files that differ from what the catalog generates.
+    #[error("generated files are stale: {}; run the generator without --check", .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    Stale(Vec<PathBuf>),
+}

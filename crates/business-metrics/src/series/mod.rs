@@ -1,0 +1,28 @@
+//! Pre-resolved series: the validated attribute sets this crate records on, each with
+//! its instrument handles, held in bounded caches keyed by the caller's raw values.
+//!
+//! Label discipline keeps the set of attribute combinations small and known, so the
+//! first event of a combination pays for validation and the SDK's attribute lookup,
+//! and every later one is a cache probe plus one update per instrument.
+//!
+//! With the `bound-instruments` feature, cached series hold the OpenTelemetry API's
+//! bound instruments (`Counter::bind`, `Histogram::bind`): a histogram update is
+//! then a direct write into the SDK's aggregator, and a counter update one atomic
+//! add that the series hands to its bound counter before each collection (see
+//! [`CounterSeries`]). Without it, they hold a pre-built, key-sorted attribute
+//! slice, which saves validation and allocation but leaves the SDK's per-call lookup.
+//!
+//! The caches never evict: an entry lives as long as its [`BusinessMetrics`]. Past
+//! their capacity, combinations are recorded on the uncached path, which behaves the
+//! same and costs what a plain API call costs. Cardinality limits stay the SDK's: a
+//! handle bound at the limit writes to the overflow series, as an unbound call would.
+//!
+//! [`BusinessMetrics`]: crate::BusinessMetrics
+
+mod handles;
+mod interner;
+mod table;
+
+pub(crate) use handles::{Binding, CounterSeries, HistogramSeries, LazyCounter, Once};
+pub(crate) use interner::SharedValues;
+pub(crate) use table::{Resolved, SeriesCache, DEFAULT_CACHE_CAPACITY, MAX_CACHE_CAPACITY};
