@@ -1,6 +1,7 @@
 //! Errors of the analyses.
 
 use crate::client::ClientError;
+use crate::definition::FunnelName;
 use crate::stats::StatsError;
 
 /// Why an analysis could not produce a result.
@@ -32,6 +33,33 @@ pub enum AnalysisError {
         role: String,
         /// The PromQL.
         query: String,
+    },
+    /// Fewer than two steps of the funnel have data, so its order cannot be read.
+    #[error(
+        "no funnel `{funnel}` found in the range: the query `{query}` gave {steps_found} \
+         funnel step(s) where at least 2 are needed; check the funnel name and --range, \
+         or give the steps in order with --steps a,b,c"
+    )]
+    FunnelNotFound {
+        /// The funnel.
+        funnel: FunnelName,
+        /// The PromQL that read its steps.
+        query: String,
+        /// Steps found, error steps and milestones left out.
+        steps_found: usize,
+    },
+    /// A step of the funnel in Prometheus has a name that is not a valid step name.
+    #[error(
+        "funnel `{funnel}` has a step `{step}` in prometheus that is no step name ({reason}), \
+         so its order cannot be read; give the steps in order with --steps a,b,c"
+    )]
+    InvalidStepLabel {
+        /// The funnel.
+        funnel: FunnelName,
+        /// The `step` label's value.
+        step: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// After aligning the two series on timestamps too few points remain.
     #[error(
@@ -76,6 +104,8 @@ impl AnalysisError {
             self,
             Self::SeveralSeries { .. }
                 | Self::EmptyResult { .. }
+                | Self::FunnelNotFound { .. }
+                | Self::InvalidStepLabel { .. }
                 | Self::TooFewPoints { .. }
                 | Self::ConstantSeries { .. }
                 | Self::Stats(_)

@@ -6,21 +6,13 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::client::{InstantSeries, PrometheusClient};
+use crate::definition::{FunnelName, FunnelSpec, FunnelSteps, StepName, StepsFrom};
 use crate::duration::format_promql_duration;
 use crate::error::AnalysisError;
 use crate::stats::{self, ProportionTest};
 
-/// The counter every funnel step increments.
+/// The counter every funnel step increments, labelled `funnel` and `step`.
 pub const FUNNEL_METRIC: &str = "business_funnel_step_total";
-
-/// The checkout funnel's steps, in order.
-pub const FUNNEL_STEPS: [&str; 5] = [
-    "cart_view",
-    "shipping_info",
-    "payment_info",
-    "order_review",
-    "order_confirmed",
-];
 
 /// Significance level of the experiment comparison.
 pub const SIGNIFICANCE_LEVEL: f64 = 0.05;
@@ -53,14 +45,25 @@ impl Segmentation {
     }
 }
 
-/// The PromQL for step counts over `range`, optionally split by a label:
-/// `sum by (step[, label]) (increase(business_funnel_step_total{step=~"cart_view|…"}[range]))`.
+/// The PromQL for the step counts of `spec` over `range`, optionally split by a label:
+///
+/// ```text
+/// sum by (step[, label]) (increase(business_funnel_step_total{funnel="name", step=~"a|b|…"}[range]))
+/// ```
 #[must_use]
-pub fn funnel_query(range: Duration, by: Option<Segmentation>) -> String {
+pub fn funnel_query(spec: &FunnelSpec, range: Duration, by: Option<Segmentation>) -> String {
     let group = by.map_or_else(|| "step".to_owned(), |s| format!("step, {}", s.label()));
+    let steps: Vec<&str> = spec
+        .steps()
+        .as_slice()
+        .iter()
+        .map(StepName::as_str)
+        .collect();
+    // Funnel and step names are `[a-z][a-z0-9_]*`: nothing to escape.
     format!(
-        "sum by ({group}) (increase({FUNNEL_METRIC}{{step=~\"{}\"}}[{}]))",
-        FUNNEL_STEPS.join("|"),
+        "sum by ({group}) (increase({FUNNEL_METRIC}{{funnel=\"{}\", step=~\"{}\"}}[{}]))",
+        spec.name(),
+        steps.join("|"),
         format_promql_duration(range)
     )
 }
@@ -69,7 +72,7 @@ pub fn funnel_query(range: Duration, by: Option<Segmentation>) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepStats {
     /// The step name.
-    pub step: String,
+    pub step: StepName,
     /// Entries into the step over the range (Prometheus' `increase`, rounded).
     pub count: u64,
     /// `count / previous count` (`None` for the first step or a zero previous count).
@@ -119,6 +122,12 @@ pub struct VariantComparison {
 /// A funnel report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunnelReport {
+    /// The funnel analysed.
+    pub funnel: FunnelName,
+    /// Where its step order came from.
+    pub steps_from: StepsFrom,
+    /// Its steps, in that order.
+    pub steps: FunnelSteps,
     /// The PromQL run.
     pub query: String,
     /// The window in seconds.
@@ -133,41 +142,59 @@ pub struct FunnelReport {
     pub alpha: f64,
 }
 
-/// Computes the funnel over `range` ending at `end` (the server's now when `None`).
+/// Computes the funnel `spec` over `range` ending at `end` (the server's now when
+/// `None`).
+///
+/// For a funnel whose order is not known, read it first with
+/// [`discover_funnel`](crate::discover_funnel), giving it the same `end`.
 ///
 /// # Errors
 ///
 /// [`AnalysisError`]: Prometheus unreachable or rejecting the query, or no funnel data.
 pub async fn funnel(
     client: &PrometheusClient,
+    spec: &FunnelSpec,
     range: Duration,
     end: Option<SystemTime>,
     by: Option<Segmentation>,
 ) -> Result<FunnelReport, AnalysisError> {
-    let query = funnel_query(range, by);
+    let query = funnel_query(spec, range, by);
     let series = client.query(&query, end).await?;
-    build_report(&query, &series, range, by)
+    build_report(spec, &query, &series, range, by)
 }
 
-/// Builds the report from the result of [`funnel_query`].
+/// Builds the report of `spec` from the result of [`funnel_query`]. Series of steps
+/// that are not in `spec` are ignored.
 ///
 /// # Errors
 ///
 /// [`AnalysisError::EmptyResult`] when no step has data.
 pub fn build_report(
+    spec: &FunnelSpec,
     query: &str,
     series: &[InstantSeries],
     range: Duration,
     by: Option<Segmentation>,
 ) -> Result<FunnelReport, AnalysisError> {
-    let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut counts: BTreeMap<String, BTreeMap<&str, u64>> = BTreeMap::new();
     for s in series {
-        let step = s.labels.get("step").cloned().unwrap_or_default();
+        let Some(step) = s.labels.get("step").and_then(|label| {
+            spec.steps()
+                .as_slice()
+                .iter()
+                .find(|step| step.as_str() == label)
+        }) else {
+            continue;
+        };
         let segment = match by {
             Some(b) => s.labels.get(b.label()).cloned().unwrap_or_default(),
             None => "all".to_owned(),
         };
-        *counts.entry(segment).or_default().entry(step).or_default() += round_count(s.sample.value);
+        *counts
+            .entry(segment)
+            .or_default()
+            .entry(step.as_str())
+            .or_default() += round_count(s.sample.value);
     }
     if counts.is_empty() {
         return Err(AnalysisError::EmptyResult {
@@ -177,7 +204,7 @@ pub fn build_report(
     }
     let segments: Vec<SegmentFunnel> = counts
         .into_iter()
-        .map(|(segment, steps)| segment_funnel(segment, &steps))
+        .map(|(segment, steps)| segment_funnel(segment, spec.steps(), &steps))
         .collect();
     let comparisons = if by == Some(Segmentation::ExperimentVariant) {
         compare_variants(&segments)?
@@ -185,6 +212,9 @@ pub fn build_report(
         Vec::new()
     };
     Ok(FunnelReport {
+        funnel: spec.name().clone(),
+        steps_from: spec.steps_from(),
+        steps: spec.steps().clone(),
         query: query.to_owned(),
         range_seconds: range.as_secs_f64(),
         by: by.map(|b| b.label().to_owned()),
@@ -195,7 +225,7 @@ pub fn build_report(
 }
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=u64::MAX first
-fn round_count(value: f64) -> u64 {
+pub(crate) fn round_count(value: f64) -> u64 {
     if value.is_finite() && value > 0.0 {
         value.round().min(u64::MAX as f64) as u64
     } else {
@@ -208,16 +238,22 @@ fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
     (denominator > 0).then(|| numerator as f64 / denominator as f64)
 }
 
-fn segment_funnel(segment: String, counts: &BTreeMap<String, u64>) -> SegmentFunnel {
-    let first = counts.get(FUNNEL_STEPS[0]).copied().unwrap_or(0);
+fn segment_funnel(
+    segment: String,
+    order: &FunnelSteps,
+    counts: &BTreeMap<&str, u64>,
+) -> SegmentFunnel {
+    let count = |step: &StepName| counts.get(step.as_str()).copied().unwrap_or(0);
+    let first = order.as_slice().first().map_or(0, count);
     let mut previous: Option<u64> = None;
-    let steps: Vec<StepStats> = FUNNEL_STEPS
+    let steps: Vec<StepStats> = order
+        .as_slice()
         .iter()
-        .map(|&step| {
-            let count = counts.get(step).copied().unwrap_or(0);
+        .map(|step| {
+            let count = count(step);
             let step_conversion = previous.and_then(|p| ratio(count, p));
             let stats = StepStats {
-                step: step.to_owned(),
+                step: step.clone(),
                 count,
                 step_conversion,
                 overall_conversion: ratio(count, first),
@@ -271,6 +307,7 @@ fn compare_variants(segments: &[SegmentFunnel]) -> Result<Vec<VariantComparison>
 mod tests {
     use super::*;
     use crate::client::Sample;
+    use crate::definition::CHECKOUT_STEPS;
 
     fn point(step: &str, variant: &str, value: f64) -> InstantSeries {
         InstantSeries {
@@ -285,11 +322,20 @@ mod tests {
         }
     }
 
+    fn signup() -> FunnelSpec {
+        FunnelSpec::parse("signup", &["landing_view", "signup_started", "subscribed"])
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[test]
-    fn the_query_groups_by_step_and_segment() {
+    fn the_query_selects_the_funnel_and_its_steps_and_groups_by_step_and_segment() {
         assert_eq!(
-            funnel_query(Duration::from_secs(3600), Some(Segmentation::Source)),
-            "sum by (step, source) (increase(business_funnel_step_total{step=~\"cart_view|shipping_info|payment_info|order_review|order_confirmed\"}[3600s]))"
+            funnel_query(&FunnelSpec::checkout(), Duration::from_secs(3600), Some(Segmentation::Source)),
+            "sum by (step, source) (increase(business_funnel_step_total{funnel=\"checkout\", step=~\"cart_view|shipping_info|payment_info|order_review|order_confirmed\"}[3600s]))"
+        );
+        assert_eq!(
+            funnel_query(&signup(), Duration::from_secs(5400), None),
+            "sum by (step) (increase(business_funnel_step_total{funnel=\"signup\", step=~\"landing_view|signup_started|subscribed\"}[5400s]))"
         );
     }
 
@@ -297,11 +343,17 @@ mod tests {
     fn conversions_and_drop_off_follow_the_counts() {
         let series: Vec<InstantSeries> = [1000.0, 600.0, 450.0, 400.0, 300.0]
             .iter()
-            .zip(FUNNEL_STEPS)
+            .zip(CHECKOUT_STEPS)
             .map(|(&v, s)| point(s, "control", v))
             .collect();
-        let report = build_report("q", &series, Duration::from_secs(60), None)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let report = build_report(
+            &FunnelSpec::checkout(),
+            "q",
+            &series,
+            Duration::from_secs(60),
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let steps = &report.segments[0].steps;
         assert_eq!(steps[1].step_conversion, Some(0.6));
         assert_eq!(steps[1].drop_off, Some(400));
@@ -310,8 +362,43 @@ mod tests {
     }
 
     #[test]
+    fn the_report_follows_the_specs_order_and_ignores_other_steps() {
+        let series = [
+            point("subscribed", "a", 50.0),
+            point("signup_error", "a", 900.0),
+            point("landing_view", "a", 1000.0),
+            point("signup_started", "a", 200.0),
+            point("milestone_x", "b", 7.0),
+        ];
+        let report = build_report(&signup(), "q", &series, Duration::from_secs(60), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.funnel.as_str(), "signup");
+        assert_eq!(report.steps_from, StepsFrom::Definition);
+        assert_eq!(
+            report.steps.to_string(),
+            "landing_view,signup_started,subscribed"
+        );
+        assert_eq!(report.segments.len(), 1);
+        let steps: Vec<(&str, u64)> = report.segments[0]
+            .steps
+            .iter()
+            .map(|s| (s.step.as_str(), s.count))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("landing_view", 1000),
+                ("signup_started", 200),
+                ("subscribed", 50)
+            ]
+        );
+        assert_eq!(report.segments[0].overall_conversion, Some(0.05));
+    }
+
+    #[test]
     fn a_missing_first_step_leaves_ratios_undefined() {
         let report = build_report(
+            &FunnelSpec::checkout(),
             "q",
             &[point("order_confirmed", "a", 5.0)],
             Duration::from_secs(60),
@@ -323,9 +410,11 @@ mod tests {
 
     #[test]
     fn no_data_is_an_error() {
-        assert!(matches!(
-            build_report("q", &[], Duration::from_secs(60), None),
-            Err(AnalysisError::EmptyResult { .. })
-        ));
+        for series in [&[][..], &[point("signup_error", "a", 3.0)][..]] {
+            assert!(matches!(
+                build_report(&signup(), "q", series, Duration::from_secs(60), None),
+                Err(AnalysisError::EmptyResult { .. })
+            ));
+        }
     }
 }

@@ -15,24 +15,45 @@
 //!
 //! ```no_run
 //! use std::time::{Duration, SystemTime};
-//! use business_metrics_analysis::{correlate, funnel, CorrelationRequest, PrometheusClient, Segmentation};
+//! use business_metrics_analysis::{
+//!     correlate, discover_funnel, funnel, CorrelationRequest, FunnelName, FunnelSpec,
+//!     PrometheusClient, Segmentation,
+//! };
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = PrometheusClient::builder("http://localhost:9090")
 //!     .with_timeout(Duration::from_secs(10))
 //!     .build()?;
+//! let end = SystemTime::now();
+//! let hour = Duration::from_secs(3600);
 //!
 //! // Which checkout step loses most mobile users over the last hour?
-//! let report = funnel(&client, Duration::from_secs(3600), None, Some(Segmentation::DeviceType)).await?;
+//! let checkout = FunnelSpec::checkout();
+//! let by_device = Some(Segmentation::DeviceType);
+//! let report = funnel(&client, &checkout, hour, Some(end), by_device).await?;
 //! for segment in &report.segments {
 //!     println!("{}: {:?}", segment.segment, segment.overall_conversion);
 //! }
 //!
+//! // A funnel the service defined itself, its order read from Prometheus...
+//! let signup = discover_funnel(&client, FunnelName::new("signup")?, hour, Some(end)).await?;
+//! // ...or given (then Prometheus is not asked for it).
+//! let signup_defined = FunnelSpec::parse(
+//!     "signup",
+//!     &["landing_view", "signup_started", "email_verified", "subscribed"],
+//! )?;
+//! let by_variant = Some(Segmentation::ExperimentVariant);
+//! for spec in [&signup, &signup_defined] {
+//!     let report = funnel(&client, spec, hour, Some(end), by_variant).await?;
+//!     for c in &report.comparisons {
+//!         println!("{} vs {}: p = {:.4}", c.variant, c.control, c.test.p_value);
+//!     }
+//! }
+//!
 //! // Does p99 latency drive confirmed orders down, and how much later?
-//! let end = SystemTime::now();
 //! let request = CorrelationRequest::new(
 //!     "histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[5m])))",
-//!     "sum(rate(business_funnel_step_total{step=\"order_confirmed\"}[5m]))",
+//!     r#"sum(rate(business_funnel_step_total{funnel="checkout", step="order_confirmed"}[5m]))"#,
 //!     end - Duration::from_secs(7 * 86_400),
 //!     end,
 //!     Duration::from_secs(300),
@@ -44,6 +65,25 @@
 //! # }
 //! ```
 //!
+//! # Funnels
+//!
+//! Every funnel's steps land on `business_funnel_step_total`, told apart by the
+//! `funnel` label (`checkout`, `signup`, ...) and named by the `step` label. A
+//! [`FunnelSpec`] is a funnel's name and its steps in order; names are
+//! `[a-z][a-z0-9_]*`, at most [`MAX_NAME_BYTES`] bytes, checked once by
+//! [`FunnelName`] and [`StepName`]. The order comes from one of:
+//!
+//! - a definition: [`FunnelSpec::checkout`] ([`CHECKOUT_FUNNEL`], [`CHECKOUT_STEPS`]),
+//!   or any funnel's steps given with [`FunnelSpec::parse`] (`bizmetrics funnel
+//!   --funnel signup --steps landing_view,signup_started,subscribed`);
+//! - Prometheus: [`discover_funnel`] sums each step over the range
+//!   ([`step_order_query`]) and orders them by count, largest first, ties by name,
+//!   since a funnel's counts never increase along it. Error steps (`…_error`) and
+//!   milestones (`milestone_…`) are never funnel steps and are left out. This is what
+//!   `bizmetrics funnel --funnel signup` does for a funnel without a built-in order.
+//!
+//! The report says which ([`FunnelReport::steps_from`]: `definition` or `prometheus`).
+//!
 //! # What the numbers mean
 //!
 //! - Correlation: Pearson's r on the aligned samples, Spearman's ρ on their average
@@ -53,9 +93,10 @@
 //! - Lag: a positive lag of k steps means the business series trails the technical
 //!   one: technical at t is paired with business at t + k·step. The lag with the
 //!   largest |r| is reported.
-//! - Funnel: `increase()` of each step over the range at its end; step conversion,
-//!   overall conversion and drop-off; for experiment variants a two-proportion z-test
-//!   of overall conversion against the `control` variant (or the first variant).
+//! - Funnel: `increase()` of each step of one funnel over the range at its end; step
+//!   conversion, overall conversion and drop-off; for experiment variants a
+//!   two-proportion z-test of overall conversion against the `control` variant (or the
+//!   first variant).
 //!
 //! No result is ever NaN: where a statistic is undefined (a constant series, too few
 //! points) the analysis returns an [`AnalysisError`] saying so.
@@ -75,10 +116,12 @@
 
 mod client;
 mod correlate;
+mod definition;
 mod duration;
 mod error;
 mod funnel;
 pub mod stats;
+mod step_order;
 
 pub use client::{
     format_labels, ClientError, InstantSeries, PrometheusClient, PrometheusClientBuilder,
@@ -88,9 +131,14 @@ pub use correlate::{
     analyze, correlate, single_series, CorrelationReport, CorrelationRequest, Direction,
     DEFAULT_MIN_POINTS,
 };
+pub use definition::{
+    DefinitionError, FunnelName, FunnelSpec, FunnelSteps, StepName, StepsFrom, CHECKOUT_FUNNEL,
+    CHECKOUT_STEPS, ERROR_STEP_SUFFIX, MAX_NAME_BYTES, MILESTONE_STEP_PREFIX,
+};
 pub use duration::{format_promql_duration, parse_duration, DurationError};
 pub use error::AnalysisError;
 pub use funnel::{
     build_report, funnel, funnel_query, FunnelReport, SegmentFunnel, Segmentation, StepStats,
-    VariantComparison, CONTROL_VARIANT, FUNNEL_METRIC, FUNNEL_STEPS, SIGNIFICANCE_LEVEL,
+    VariantComparison, CONTROL_VARIANT, FUNNEL_METRIC, SIGNIFICANCE_LEVEL,
 };
+pub use step_order::{discover_funnel, step_order_query};

@@ -57,6 +57,42 @@ fn bad_arguments_exit_2() {
     assert_fails(&output, 2, &["colour"]);
     let output = bizmetrics(&["funnel", "--range", "1h", "--prometheus", "ftp://host"]);
     assert_fails(&output, 2, &["invalid prometheus url"]);
+
+    // Funnel and step names: `[a-z][a-z0-9_]*`, at most 64 bytes; two steps or more, none twice.
+    let output = bizmetrics(&["funnel", "--range", "1h", "--funnel", "Sign-Up"]);
+    assert_fails(
+        &output,
+        2,
+        &[
+            "--funnel",
+            "invalid funnel name `Sign-Up`: it starts with `S`, not a lower-case letter",
+        ],
+    );
+    let output = bizmetrics(&["funnel", "--range", "1h", "--funnel", "sign up"]);
+    assert_fails(
+        &output,
+        2,
+        &["--funnel", "` ` at byte 4 is not a lower-case letter"],
+    );
+    let long = "f".repeat(65);
+    let output = bizmetrics(&["funnel", "--range", "1h", "--funnel", &long]);
+    assert_fails(
+        &output,
+        2,
+        &["--funnel", "is 65 bytes long, at most 64 are allowed"],
+    );
+    let output = bizmetrics(&["funnel", "--range", "1h", "--funnel", ""]);
+    assert_fails(&output, 2, &["--funnel", "empty funnel name"]);
+    let output = bizmetrics(&["funnel", "--range", "1h", "--steps", "landing_view"]);
+    assert_fails(
+        &output,
+        2,
+        &["--steps", "a funnel needs at least 2 steps, 1 given"],
+    );
+    let output = bizmetrics(&["funnel", "--range", "1h", "--steps", "a,b,a"]);
+    assert_fails(&output, 2, &["--steps", "step `a` is listed twice"]);
+    let output = bizmetrics(&["funnel", "--range", "1h", "--steps", "a,b\"}"]);
+    assert_fails(&output, 2, &["--steps", "invalid step name `b\"}`"]);
     let output = bizmetrics(&[
         "correlate",
         "--technical",
@@ -118,6 +154,36 @@ fn query_and_data_problems_exit_4_and_5_with_advice() {
     );
     let output = bizmetrics(&funnel_args(url, "1000000000", &[]));
     assert_fails(&output, 5, &["funnel query", "returned no data"]);
+
+    // A funnel Prometheus does not hold, or not in the range: its order cannot be read.
+    let output = bizmetrics(&funnel_args(url, &end, &["--funnel", "nope"]));
+    assert_fails(
+        &output,
+        5,
+        &[
+            "no funnel `nope` found in the range",
+            "sum by (step) (increase(business_funnel_step_total{funnel=\"nope\"}[3600s]))",
+            "gave 0 funnel step(s) where at least 2 are needed",
+            "give the steps in order with --steps a,b,c",
+        ],
+    );
+    let output = bizmetrics(&funnel_args(url, "1000000000", &["--funnel", "signup"]));
+    assert_fails(&output, 5, &["no funnel `signup` found in the range"]);
+    // Given steps that have no data: the funnel query returns nothing.
+    let output = bizmetrics(&funnel_args(
+        url,
+        &end,
+        &["--funnel", "nope", "--steps", "a,b"],
+    ));
+    assert_fails(
+        &output,
+        5,
+        &[
+            "funnel query",
+            "funnel=\"nope\", step=~\"a|b\"",
+            "returned no data",
+        ],
+    );
 
     // Too few aligned points: five minutes at one-minute steps give 6 < 10.
     let output = correlate(url, good, "shop_orders_per_minute", "5m", &end);

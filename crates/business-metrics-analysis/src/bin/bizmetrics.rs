@@ -3,10 +3,19 @@
 //! ```text
 //! bizmetrics correlate --prometheus http://localhost:9090 \
 //!     --technical 'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[5m])))' \
-//!     --business 'sum(rate(business_funnel_step_total{step="order_confirmed"}[5m]))' \
+//!     --business 'sum(rate(business_funnel_step_total{funnel="checkout", step="order_confirmed"}[5m]))' \
 //!     --range 7d --step 5m --max-lag 30m
 //! bizmetrics funnel --prometheus http://localhost:9090 --range 1h --by experiment_variant
+//! bizmetrics funnel --funnel signup --range 1d --by source
+//! bizmetrics funnel --funnel signup --steps landing_view,signup_started,subscribed --range 1d
 //! ```
+//!
+//! `funnel` analyses the funnel named by `--funnel` (the `funnel` label; default
+//! `checkout`). Its steps are taken in the order given by `--steps`; without it,
+//! `checkout` has its built-in order and any other funnel's order is read from
+//! Prometheus: its steps by count over the range, largest first, error steps
+//! (`…_error`) and milestones (`milestone_…`) left out. The report says which
+//! (`steps from definition` or `steps from prometheus`; `"steps_from"` in `--json`).
 //!
 //! Exit codes: 0 success; 2 usage (bad arguments, durations, URL); 3 Prometheus
 //! unreachable or too slow; 4 Prometheus rejected the query or answered something
@@ -18,8 +27,9 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use business_metrics_analysis::{
-    parse_duration, AnalysisError, ClientError, CorrelationReport, CorrelationRequest,
-    FunnelReport, PrometheusClient, Segmentation, DEFAULT_MIN_POINTS,
+    discover_funnel, parse_duration, AnalysisError, ClientError, CorrelationReport,
+    CorrelationRequest, FunnelName, FunnelReport, FunnelSpec, FunnelSteps, PrometheusClient,
+    Segmentation, StepName, StepsFrom, CHECKOUT_FUNNEL, DEFAULT_MIN_POINTS,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -85,8 +95,16 @@ enum Command {
         #[arg(long, value_parser = parse_end)]
         end: Option<SystemTime>,
     },
-    /// Step counts, conversion and drop-off of the checkout funnel.
+    /// Step counts, conversion and drop-off of a funnel (checkout by default).
     Funnel {
+        /// The funnel (its `funnel` label), e.g. signup.
+        #[arg(long, value_name = "NAME", default_value = CHECKOUT_FUNNEL)]
+        funnel: FunnelName,
+        /// The funnel's steps in order, comma-separated, e.g. landing_view,subscribed
+        /// (default: checkout's built-in order; any other funnel's is read from
+        /// Prometheus, its steps by count, largest first).
+        #[arg(long, value_name = "STEP,STEP,...")]
+        steps: Option<FunnelSteps>,
         /// Window ending at --end, e.g. 1h.
         #[arg(long, value_parser = parse_duration)]
         range: Duration,
@@ -203,10 +221,28 @@ async fn run(cli: Cli) -> anyhow::Result<String> {
                 Ok(correlation_table(&report))
             }
         }
-        Command::Funnel { range, by, end } => {
-            let report =
-                business_metrics_analysis::funnel(&client, range, end, by.map(Segmentation::from))
-                    .await?;
+        Command::Funnel {
+            funnel,
+            steps,
+            range,
+            by,
+            end,
+        } => {
+            // One end for the order and the counts, so both read the same window.
+            let end = end.unwrap_or_else(SystemTime::now);
+            let spec = match (steps, FunnelSpec::built_in(&funnel)) {
+                (Some(steps), _) => FunnelSpec::new(funnel, steps),
+                (None, Some(built_in)) => built_in,
+                (None, None) => discover_funnel(&client, funnel, range, Some(end)).await?,
+            };
+            let report = business_metrics_analysis::funnel(
+                &client,
+                &spec,
+                range,
+                Some(end),
+                by.map(Segmentation::from),
+            )
+            .await?;
             if cli.json {
                 Ok(serde_json::to_string_pretty(&report)?)
             } else {
@@ -318,6 +354,28 @@ fn correlation_table(r: &CorrelationReport) -> String {
 }
 
 fn funnel_table(report: &FunnelReport) -> String {
+    let order: Vec<&str> = report
+        .steps
+        .as_slice()
+        .iter()
+        .map(StepName::as_str)
+        .collect();
+    let how = match report.steps_from {
+        StepsFrom::Prometheus => " (by count, largest first)",
+        _ => "",
+    };
+    let mut out = table(
+        &[
+            vec!["funnel".to_owned(), report.funnel.to_string()],
+            vec![
+                "steps from".to_owned(),
+                format!("{}{how}", report.steps_from),
+            ],
+            vec!["steps".to_owned(), order.join(" > ")],
+        ],
+        2,
+    );
+    out.push_str("\n\n");
     let mut rows = vec![vec![
         report.by.clone().unwrap_or_else(|| "segment".to_owned()),
         "step".to_owned(),
@@ -335,7 +393,7 @@ fn funnel_table(report: &FunnelReport) -> String {
         for step in &segment.steps {
             rows.push(vec![
                 name.to_owned(),
-                step.step.clone(),
+                step.step.to_string(),
                 step.count.to_string(),
                 percent(step.step_conversion),
                 percent(step.overall_conversion),
@@ -344,7 +402,7 @@ fn funnel_table(report: &FunnelReport) -> String {
             ]);
         }
     }
-    let mut out = table(&rows, 2);
+    out.push_str(&table(&rows, 2));
     if !report.comparisons.is_empty() {
         let mut rows = vec![vec![
             "variant".to_owned(),

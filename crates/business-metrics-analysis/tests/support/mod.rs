@@ -45,15 +45,20 @@ pub fn true_r() -> f64 {
     -(signal / (signal + noise)).sqrt()
 }
 
-/// Variants, their funnel totals over the last hour (steps in order), summed over
-/// devices and sources.
-pub const VARIANTS: [(&str, [u64; 5]); 3] = [
-    ("control", [10_000, 7_000, 5_000, 4_000, 1_000]),
-    // 13 % against 10 %: z ≈ 6.6, clearly significant.
-    ("variant_a", [10_000, 7_500, 5_600, 4_600, 1_300]),
-    // 10.1 % against 10 %: z ≈ 0.24, p ≈ 0.81, clearly not significant.
-    ("variant_b", [10_000, 7_000, 5_000, 4_000, 1_010]),
-];
+/// A funnel of the data set, recorded per variant, device and source.
+pub struct FunnelData {
+    /// The `funnel` label.
+    pub name: &'static str,
+    /// Its steps in funnel order.
+    pub steps: &'static [&'static str],
+    /// Per variant, each step's total over the last hour (steps in order), summed over
+    /// devices and sources.
+    pub variants: &'static [(&'static str, &'static [u64])],
+    /// Steps recorded under the funnel's name that are not funnel steps (errors,
+    /// milestones), with their total over the last hour in each variant.
+    pub others: &'static [(&'static str, u64)],
+}
+
 /// Device shares (tenths).
 pub const DEVICES: [(&str, u64); 2] = [("mobile", 6), ("desktop", 4)];
 /// Source shares (tenths).
@@ -65,6 +70,46 @@ pub const STEPS: [&str; 5] = [
     "order_review",
     "order_confirmed",
 ];
+
+/// The checkout funnel, in the built-in order.
+pub const CHECKOUT: FunnelData = FunnelData {
+    name: "checkout",
+    steps: &STEPS,
+    variants: &[
+        ("control", &[10_000, 7_000, 5_000, 4_000, 1_000]),
+        // 13 % against 10 %: z ≈ 6.6, clearly significant.
+        ("variant_a", &[10_000, 7_500, 5_600, 4_600, 1_300]),
+        // 10.1 % against 10 %: z ≈ 0.24, p ≈ 0.81, clearly not significant.
+        ("variant_b", &[10_000, 7_000, 5_000, 4_000, 1_010]),
+    ],
+    others: &[("checkout_error", 3_000)],
+};
+
+/// A funnel a service defined itself. Its counts decrease along it, so Prometheus gives
+/// its order; `signup_error` (between `signup_started` and `email_verified` by count)
+/// and `milestone_x` (above `landing_view`) would break the order if they were not left
+/// out, and the checkout's larger counts would if they leaked in.
+pub const SIGNUP: FunnelData = FunnelData {
+    name: "signup",
+    steps: &[
+        "landing_view",
+        "signup_started",
+        "email_verified",
+        "workspace_created",
+        "first_project",
+        "subscribed",
+    ],
+    variants: &[
+        // 5 % subscribe.
+        ("control", &[8_000, 4_000, 3_000, 2_000, 1_000, 400]),
+        // 7 %: z = 0.02 / √(0.06 · 0.94 · 2 / 8000) = 5.326, p = 1.0e-7.
+        ("variant_a", &[8_000, 4_400, 3_400, 2_400, 1_200, 560]),
+    ],
+    others: &[("signup_error", 3_500), ("milestone_x", 12_000)],
+};
+
+/// The funnels of the data set.
+pub const FUNNELS: [&FunnelData; 2] = [&CHECKOUT, &SIGNUP];
 
 /// Deterministic uniform numbers in [0, 1) (a 64-bit LCG, top 53 bits).
 struct Lcg(u64);
@@ -103,8 +148,9 @@ impl Window {
 }
 
 /// Writes the OpenMetrics text: a technical gauge, a business gauge trailing it, a
-/// constant gauge, a gauge with two series, and funnel counters per step, variant,
-/// device and source whose increase over the last hour is exactly the table above.
+/// constant gauge, a gauge with two series, and funnel counters per funnel, step,
+/// variant, device and source whose increase over the last hour is exactly the totals of
+/// [`FUNNELS`].
 /// The counters grow linearly, so the answer is exact although Prometheus 3's
 /// left-open window (end - 1h, end] leaves out the sample at its start and
 /// `increase()` extrapolates the 59 minutes it sees to the hour.
@@ -148,19 +194,24 @@ pub fn openmetrics(window: Window) -> String {
     // Counter value at minute i is hourly · i / 60, unrounded: over any stretch of the
     // last hour it rises at exactly `hourly` an hour.
     out.push_str("# TYPE business_funnel_step counter\n");
-    for (variant, totals) in VARIANTS {
-        for (device, device_share) in DEVICES {
-            for (source, source_share) in SOURCES {
-                for (step, total) in STEPS.iter().zip(totals) {
-                    let hourly = total * device_share * source_share / 100;
-                    for i in 0..n {
-                        let value = hourly as f64 * i as f64 / 60.0;
-                        writeln!(
-                            out,
-                            "business_funnel_step_total{{step=\"{step}\",source=\"{source}\",device_type=\"{device}\",experiment_variant=\"{variant}\"}} {value} {}",
-                            ts(i)
-                        )
-                        .unwrap();
+    for funnel in FUNNELS {
+        for &(variant, totals) in funnel.variants {
+            let steps = funnel.steps.iter().zip(totals.iter().copied());
+            let others = funnel.others.iter().map(|(step, total)| (step, *total));
+            for (step, total) in steps.chain(others) {
+                for (device, device_share) in DEVICES {
+                    for (source, source_share) in SOURCES {
+                        let hourly = total * device_share * source_share / 100;
+                        for i in 0..n {
+                            let value = hourly as f64 * i as f64 / 60.0;
+                            writeln!(
+                                out,
+                                "business_funnel_step_total{{funnel=\"{}\",step=\"{step}\",source=\"{source}\",device_type=\"{device}\",experiment_variant=\"{variant}\"}} {value} {}",
+                                funnel.name,
+                                ts(i)
+                            )
+                            .unwrap();
+                        }
                     }
                 }
             }
@@ -170,10 +221,11 @@ pub fn openmetrics(window: Window) -> String {
     out
 }
 
-/// Expected funnel counts over the last hour for one label value.
-pub fn expected_counts(label: &str, value: &str) -> [u64; 5] {
-    let mut counts = [0; 5];
-    for (variant, totals) in VARIANTS {
+/// Expected counts of `funnel`'s steps (in order) over the last hour for one label value
+/// (every series for any other `label`).
+pub fn expected_counts(funnel: &FunnelData, label: &str, value: &str) -> Vec<u64> {
+    let mut counts = vec![0; funnel.steps.len()];
+    for &(variant, totals) in funnel.variants {
         for (device, device_share) in DEVICES {
             for (source, source_share) in SOURCES {
                 let matches = match label {
@@ -191,6 +243,16 @@ pub fn expected_counts(label: &str, value: &str) -> [u64; 5] {
         }
     }
     counts
+}
+
+/// The step counts of one segment of a JSON funnel report, in step order.
+pub fn step_counts(segment: &serde_json::Value) -> Vec<u64> {
+    segment["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["count"].as_u64().unwrap())
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------
