@@ -84,6 +84,35 @@ fn rule_unit_tests_pass_promtool_test_rules() {
     assert!(!out.contains("FAILED"), "{out}");
 }
 
+/// The folders the catalog generators write funnel rules and their tests to.
+const GENERATED: &[&str] = &[
+    "otel-collector/generated/prometheus",
+    "examples/saas/generated/prometheus",
+];
+
+#[test]
+fn generated_funnel_rules_pass_promtool_and_their_unit_tests() {
+    let Some(promtool) = support::require_binary("promtool") else {
+        return;
+    };
+    for dir in GENERATED {
+        let rules = yml_files(&format!("{dir}/rules"));
+        let tests = yml_files(&format!("{dir}/tests"));
+        assert!(
+            !rules.is_empty() && rules.len() == tests.len(),
+            "{dir}: {rules:?} {tests:?}"
+        );
+        let out = support::run_ok(
+            Command::new(&promtool)
+                .args(["check", "rules"])
+                .args(&rules),
+        );
+        assert!(out.contains("SUCCESS"), "{out}");
+        let out = support::run_ok(Command::new(&promtool).args(["test", "rules"]).args(&tests));
+        assert!(!out.contains("FAILED"), "{out}");
+    }
+}
+
 /// For each alert name: (unit tests expecting it to fire, unit tests expecting it
 /// quiet).
 fn alert_cases() -> BTreeMap<String, (usize, usize)> {

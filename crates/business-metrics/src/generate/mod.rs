@@ -38,14 +38,28 @@ pub struct Provenance<'a> {
 
 /// Every file for a catalog: `METRICS.md`, and per funnel
 /// `prometheus/rules/funnel_<name>.yml`, `prometheus/tests/funnel_<name>_test.yml`
-/// and `grafana/funnel_<name>.json`.
+/// and `grafana/funnel_<name>.json`. The funnels are the service's own when it
+/// defines any (the built-in ones have their files in the project already, and a
+/// service that does not record them would trip their absence alerts), otherwise
+/// the built-in ones.
 #[must_use]
 pub fn files(catalog: &Catalog, provenance: Provenance<'_>) -> Vec<GeneratedFile> {
     let mut out = vec![GeneratedFile {
         path: PathBuf::from("METRICS.md"),
         text: render_metrics_markdown(catalog, provenance.source, provenance.command),
     }];
-    for f in catalog.funnels() {
+    let built_in = Catalog::built_in();
+    let own: Vec<&FunnelDefinition> = catalog
+        .funnels()
+        .iter()
+        .filter(|f| built_in.funnel(f.name).is_none())
+        .collect();
+    let funnels: Vec<&FunnelDefinition> = if own.is_empty() {
+        catalog.funnels().iter().collect()
+    } else {
+        own
+    };
+    for f in funnels {
         out.extend(funnel_files(f, provenance));
     }
     out

@@ -1,0 +1,37 @@
+//! The checked-in `examples/saas/generated/` is exactly what the product's catalog
+//! generates: METRICS.md, the signup funnel's rules, promtool tests and dashboard.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use business_metrics::generate::{self, Provenance};
+
+#[test]
+fn generated_files_match_the_catalog() {
+    let files = generate::files(
+        &saas::catalog().unwrap(),
+        Provenance {
+            source: "examples/saas/src/definitions.rs",
+            command: "cargo run -p saas --bin saas-generate -- --out examples/saas/generated",
+        },
+    );
+    let names: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "METRICS.md",
+            "prometheus/rules/funnel_signup.yml",
+            "prometheus/tests/funnel_signup_test.yml",
+            "grafana/funnel_signup.json"
+        ]
+    );
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/generated"));
+    let stale = generate::stale(dir, &files);
+    assert!(
+        stale.is_empty(),
+        "stale: {stale:?}; run `cargo run -p saas --bin saas-generate -- --out examples/saas/generated`"
+    );
+    let metrics = &files[0].text;
+    for name in ["saas_mrr_cents", "saas_seats", "business_funnel_step_total"] {
+        assert!(metrics.contains(&format!("## {name}")), "{name}");
+    }
+    assert!(metrics.contains("Funnel `signup`: steps `landing_view` → `signup_started`"));
+}
