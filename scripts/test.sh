@@ -17,7 +17,8 @@ if cargo tree --locked -p business-metrics -e normal --prefix none | grep -qE '^
 fi
 
 # docs/METRICS.md is generated from the metric catalog.
-cargo run --locked -q -p business-metrics --example metrics_doc -- --check
+cargo run --locked -q -p business-metrics --example generate -- --check
+cargo run --locked -q -p saas --bin saas-generate -- --out examples/saas/generated --check
 
 if [ "$#" -eq 0 ]; then
   # The instrumentation crate alone, without the bound-instruments feature that the
