@@ -50,6 +50,24 @@ impl MetricsGuard {
     /// # Errors
     /// As [`ExporterBuilder::init`](crate::ExporterBuilder::init).
     pub fn start_with_catalog(config: ExporterConfig, catalog: Catalog) -> Result<Self, InitError> {
+        if config.has(ExporterKind::Prometheus) {
+            if let Some(e) = catalog.entries().iter().find(|e| {
+                matches!(
+                    e.buckets,
+                    Some(business_metrics::define::Buckets::Exponential { .. })
+                )
+            }) {
+                return Err(InitError::Config(crate::ConfigError::InvalidConfig {
+                    name: "catalog",
+                    reason: format!(
+                        "{} is an exponential histogram, which the Prometheus text exposition \
+                         cannot carry; export it over OTLP (the collector or Prometheus' OTLP \
+                         receiver keep it as a native histogram) or give it explicit buckets",
+                        e.name
+                    ),
+                }));
+            }
+        }
         let needs_runtime = config.has(ExporterKind::Prometheus)
             || (config.has(ExporterKind::Otlp) && config.otlp.protocol == OtlpProtocol::Grpc);
         let runtime = if needs_runtime {

@@ -120,6 +120,60 @@ mod tests {
     }
 
     #[test]
+    fn catalog_bucket_overrides_apply_explicit_or_exponential() {
+        let catalog = business_metrics::Catalog::builder()
+            .with_buckets(names::ORDER_VALUE_CENTS, &[1_000.0, 150_000.0])
+            .with_exponential_buckets(names::TIME_TO_CONVERSION, 160, 20)
+            .build()
+            .unwrap();
+        let exporter = InMemoryMetricExporter::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .with_view(move |i| stream_for(i, 2000, &catalog))
+            .build();
+        let meter = provider.meter_with_scope(business_metrics::instrumentation_scope());
+        let order = meter.u64_histogram(names::ORDER_VALUE_CENTS).build();
+        order.record(149_900, &[KeyValue::new("currency", "USD")]);
+        let ttc = meter.f64_histogram(names::TIME_TO_CONVERSION).build();
+        // A trial that converts after six days.
+        ttc.record(
+            518_400.0,
+            &[KeyValue::new("conversion_type", "trial_to_paid")],
+        );
+        let rm = collect(&provider, &exporter);
+        let metrics: Vec<_> = rm
+            .last()
+            .unwrap()
+            .scope_metrics()
+            .flat_map(|s| s.metrics())
+            .collect();
+        let order = metrics
+            .iter()
+            .find(|m| m.name() == names::ORDER_VALUE_CENTS)
+            .unwrap();
+        let AggregatedMetrics::U64(MetricData::Histogram(hist)) = order.data() else {
+            panic!("not a u64 histogram");
+        };
+        let point = hist.data_points().next().unwrap();
+        assert_eq!(point.bounds().collect::<Vec<_>>(), [1_000.0, 150_000.0]);
+        assert_eq!(
+            point.bucket_counts().collect::<Vec<_>>(),
+            [0, 1, 0],
+            "1,499 USD is below 1,500"
+        );
+        let ttc = metrics
+            .iter()
+            .find(|m| m.name() == names::TIME_TO_CONVERSION)
+            .unwrap();
+        let AggregatedMetrics::F64(MetricData::ExponentialHistogram(exp)) = ttc.data() else {
+            panic!("not an exponential histogram");
+        };
+        let point = exp.data_points().next().unwrap();
+        assert_eq!(point.count(), 1);
+        assert_eq!(point.max(), Some(518_400.0));
+    }
+
+    #[test]
     fn instruments_of_other_scopes_keep_their_own_buckets_but_get_the_limit() {
         let (provider, exporter) = provider(2);
         let meter = provider.meter("http");

@@ -152,7 +152,7 @@ async fn bridge_serves_catalog_prometheus_names_with_exact_values() {
         sample(
             t,
             names("business.revenue_per_minute_cents"),
-            &[("region", "us_west")]
+            &[("region", "us_west"), ("currency", "USD")]
         ),
         Some(REVENUE_TOTAL as f64)
     );

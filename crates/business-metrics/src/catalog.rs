@@ -258,7 +258,7 @@ pub const REVENUE_PER_MINUTE_CENTS: MetricDescriptor = MetricDescriptor {
     value_type: ValueType::U64,
     unit: "{cent}",
     description: "Revenue in minor currency units over the trailing 60 seconds",
-    attributes: &[k::REGION],
+    attributes: &[k::REGION, k::CURRENCY],
     buckets: &[],
     owner: "revenue",
     alert_threshold: None,

@@ -90,6 +90,15 @@ impl Currency {
         }
     }
 
+    /// Every currency [`Currency::parse`] accepts, sorted by code.
+    #[must_use]
+    pub fn every() -> Vec<Self> {
+        Self::all()
+            .into_iter()
+            .filter_map(|code| Self::parse(code).ok())
+            .collect()
+    }
+
     /// Every code [`Currency::parse`] accepts, sorted.
     #[must_use]
     pub fn all() -> Vec<&'static str> {

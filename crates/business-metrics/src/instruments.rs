@@ -103,10 +103,13 @@ impl Instruments {
         let revenue_per_minute = revenue_per_minute
             .with_callback(move |observer| {
                 // Never panics or blocks for long: a short lock and arithmetic.
-                for (region, total) in observed.snapshot() {
+                for (region, currency, total) in observed.snapshot() {
                     observer.observe(
                         total,
-                        &[KeyValue::new(keys::REGION, Value::String(region.into()))],
+                        &[
+                            KeyValue::new(keys::REGION, Value::String(region.into())),
+                            KeyValue::new(keys::CURRENCY, currency.code()),
+                        ],
                     );
                 }
             })

@@ -11,7 +11,7 @@ use opentelemetry::{global, InstrumentationScope, KeyValue, StringValue, Value};
 
 use crate::catalog::keys;
 use crate::clock::{Clock, SystemClock};
-use crate::currency::Currency;
+use crate::currency::{Currency, Money};
 use crate::define::{Funnel, FunnelDefinition, MILESTONE_PREFIX};
 use crate::error::RecordError;
 use crate::funnel_series::{FunnelLabels, FunnelSeries};
@@ -292,15 +292,16 @@ impl BusinessMetrics {
         &self.inner
     }
 
-    /// Revenue over the trailing 60 seconds per region, as the
-    /// `business.revenue_per_minute_cents` gauge reports it, sorted by region.
+    /// Revenue over the trailing 60 seconds per region and currency, as the
+    /// `business.revenue_per_minute_cents` gauge reports it, sorted by region, then
+    /// currency.
     #[must_use]
-    pub fn revenue_last_minute(&self) -> Vec<(String, u64)> {
+    pub fn revenue_last_minute(&self) -> Vec<(String, Money)> {
         self.inner
             .window
             .snapshot()
             .into_iter()
-            .map(|(region, total)| (region.to_string(), total))
+            .map(|(region, currency, total)| (region.to_string(), Money::new(total, currency)))
             .collect()
     }
 

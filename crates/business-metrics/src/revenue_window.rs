@@ -1,10 +1,12 @@
-//! Revenue per minute, computed in-process: a rolling 60-second window per region.
+//! Revenue per minute, computed in-process: a rolling 60-second window per region
+//! and currency (minor units of different currencies are never summed).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use crate::clock::Clock;
+use crate::currency::Currency;
 use crate::labels::LabelPolicy;
 
 /// Length of the window, in one-second buckets.
@@ -64,7 +66,11 @@ impl Ring {
     }
 }
 
-/// One region's sums, shared between the window and the cached sales of the region.
+/// The window's key: a region and a currency.
+type Key = (Arc<str>, Currency);
+
+/// One region's sums in one currency, shared between the window and the cached
+/// sales of the region.
 #[derive(Debug)]
 pub(crate) struct RegionSums(Mutex<Ring>);
 
@@ -86,7 +92,7 @@ pub(crate) struct RevenueWindow {
     clock: Arc<dyn Clock>,
     origin: Instant,
     max_regions: usize,
-    regions: Mutex<HashMap<Arc<str>, Arc<RegionSums>>>,
+    regions: Mutex<HashMap<Key, Arc<RegionSums>>>,
 }
 
 impl RevenueWindow {
@@ -104,20 +110,21 @@ impl RevenueWindow {
         at.saturating_duration_since(self.origin).as_secs()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Arc<RegionSums>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Key, Arc<RegionSums>>> {
         self.regions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The sums of `region`, created if absent (or those of `other` past the limit).
-    pub(crate) fn region(&self, region: &str) -> Arc<RegionSums> {
+    /// The sums of `region` in `currency`, created if absent (or those of `other`
+    /// in that currency past the limit).
+    pub(crate) fn region(&self, region: &str, currency: Currency) -> Arc<RegionSums> {
         let mut regions = self.lock();
-        if let Some(sums) = regions.get(region) {
+        if let Some(sums) = regions.get(&(Arc::from(region), currency)) {
             return Arc::clone(sums);
         }
-        let key: Arc<str> = if regions.len() < self.max_regions {
-            Arc::from(region)
+        let key: Key = if regions.len() < self.max_regions {
+            (Arc::from(region), currency)
         } else {
-            Arc::from(LabelPolicy::OTHER)
+            (Arc::from(LabelPolicy::OTHER), currency)
         };
         let now = self.second(self.clock.now());
         Arc::clone(
@@ -136,19 +143,22 @@ impl RevenueWindow {
     /// Adds `amount` to `region` now.
     #[cfg(test)]
     fn add(&self, region: &str, amount: u64) {
-        let sums = self.region(region);
+        let sums = self.region(region, Currency::USD);
         self.add_at(&sums, self.clock.now(), amount);
     }
 
-    /// The trailing-minute sum of every tracked region (0 for quiet ones).
-    pub(crate) fn snapshot(&self) -> Vec<(Arc<str>, u64)> {
+    /// The trailing-minute sum of every tracked region and currency (0 for quiet
+    /// ones), sorted by region, then currency.
+    pub(crate) fn snapshot(&self) -> Vec<(Arc<str>, Currency, u64)> {
         let now = self.second(self.clock.now());
         let regions = self.lock();
         let mut out: Vec<_> = regions
             .iter()
-            .map(|(k, sums)| (Arc::clone(k), sums.lock().total(now)))
+            .map(|((region, currency), sums)| {
+                (Arc::clone(region), *currency, sums.lock().total(now))
+            })
             .collect();
-        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out.sort_unstable_by(|a, b| (&a.0, a.1.code()).cmp(&(&b.0, b.1.code())));
         out
     }
 }
@@ -168,7 +178,7 @@ mod tests {
     fn totals(w: &RevenueWindow) -> Vec<(String, u64)> {
         w.snapshot()
             .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
+            .map(|(k, _, v)| (k.to_string(), v))
             .collect()
     }
 

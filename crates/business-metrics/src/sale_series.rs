@@ -67,7 +67,7 @@ impl SaleSeries {
                 binding,
             ),
             order_value,
-            region: inner.window.region(labels.region.as_str()),
+            region: inner.window.region(labels.region.as_str(), labels.currency),
         }
     }
 

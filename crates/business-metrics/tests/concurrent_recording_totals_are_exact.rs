@@ -83,6 +83,11 @@ fn totals_are_exact_after_eight_threads_record_concurrently() {
         other => panic!("{other:?}"),
     }
     // The clock did not move: the window holds everything.
-    let window: u64 = h.metrics.revenue_last_minute().iter().map(|(_, v)| v).sum();
+    let window: u64 = h
+        .metrics
+        .revenue_last_minute()
+        .iter()
+        .map(|(_, v)| v.amount_minor)
+        .sum();
     assert_eq!(window, THREADS * per_thread_revenue);
 }

@@ -112,7 +112,7 @@ fn every_catalog_entry_renders_under_its_contract_name() {
         "business_time_to_conversion_seconds_bucket{conversion_type=\"purchase\",",
         "business_revenue_cents_total{currency=\"USD\",payment_method=\"card\",product_category=\"electronics\",region=\"us_west\",",
         "business_order_value_cents_bucket{currency=\"USD\",product_category=\"electronics\",",
-        "business_revenue_per_minute_cents{region=\"us_west\",",
+        "business_revenue_per_minute_cents{currency=\"USD\",region=\"us_west\",",
         "business_feature_usage_total{feature_name=\"dashboard_export\",is_new_user=\"false\",user_tier=\"pro\",",
         "business_session_duration_seconds_bucket{entry_page=\"/dashboard\",user_tier=\"pro\",",
         "business_active_users{user_tier=\"pro\",window=\"daily\",",

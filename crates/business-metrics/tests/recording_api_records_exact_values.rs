@@ -10,7 +10,8 @@ mod support;
 
 use business_metrics::catalog::names;
 use business_metrics::{
-    ActiveWindow, CheckoutStep, DeviceType, FunnelContext, FunnelStep, Revenue, UserTier,
+    ActiveWindow, CheckoutStep, Currency, DeviceType, FunnelContext, FunnelStep, Money, Revenue,
+    UserTier,
 };
 use support::{Harness, Point};
 
@@ -160,16 +161,19 @@ fn revenue_is_recorded_in_minor_units_with_currency_and_order_value() {
         Some(&hist(ORDER, &[0, 0, 0, 0, 0, 0, 1, 0], 30_000.0))
     );
     let g = &m[names::REVENUE_PER_MINUTE_CENTS];
-    assert_eq!(g.point(&[("region", "us_west")]), Some(&Point::U64(10_000)));
     assert_eq!(
-        g.point(&[("region", "eu_central")]),
+        g.point(&[("region", "us_west"), ("currency", "USD")]),
+        Some(&Point::U64(10_000))
+    );
+    assert_eq!(
+        g.point(&[("region", "eu_central"), ("currency", "EUR")]),
         Some(&Point::U64(30_000))
     );
     assert_eq!(
         h.metrics.revenue_last_minute(),
         [
-            ("eu_central".to_owned(), 30_000),
-            ("us_west".to_owned(), 10_000)
+            ("eu_central".to_owned(), Money::new(30_000, Currency::EUR)),
+            ("us_west".to_owned(), Money::new(10_000, Currency::USD))
         ]
     );
 }
@@ -286,5 +290,8 @@ fn label_values_are_sanitized_and_allowlists_fold_the_rest_into_other() {
     );
     assert_eq!(r.points.len(), 2);
     let g = &m[names::REVENUE_PER_MINUTE_CENTS];
-    assert_eq!(g.point(&[("region", "other")]), Some(&Point::U64(500)));
+    assert_eq!(
+        g.point(&[("region", "other"), ("currency", "USD")]),
+        Some(&Point::U64(500))
+    );
 }

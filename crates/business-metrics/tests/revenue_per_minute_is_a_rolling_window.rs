@@ -18,7 +18,7 @@ fn gauge(h: &Harness, region: &str) -> Option<u64> {
     match h
         .collect()
         .get(names::REVENUE_PER_MINUTE_CENTS)?
-        .point(&[("region", region)])?
+        .point(&[("region", region), ("currency", "USD")])?
     {
         Point::U64(v) => Some(*v),
         other => panic!("{other:?}"),
@@ -84,7 +84,11 @@ fn the_number_of_tracked_regions_is_bounded() {
             .record_revenue(&Revenue::new(1, "books", "card", &format!("region_{i}")))
             .unwrap();
     }
-    let regions = metrics.revenue_last_minute();
+    let regions: Vec<(String, u64)> = metrics
+        .revenue_last_minute()
+        .into_iter()
+        .map(|(region, money)| (region, money.amount_minor))
+        .collect();
     assert_eq!(
         regions,
         [

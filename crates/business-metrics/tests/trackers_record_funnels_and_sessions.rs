@@ -107,7 +107,7 @@ fn a_completed_purchase_records_final_step_conversion_and_revenue() {
         Some(&Point::U64(2_500))
     );
     assert_eq!(
-        m[names::REVENUE_PER_MINUTE_CENTS].point(&[("region", "us_east")]),
+        m[names::REVENUE_PER_MINUTE_CENTS].point(&[("region", "us_east"), ("currency", "USD")]),
         Some(&Point::U64(2_500))
     );
 }

@@ -146,7 +146,7 @@ async fn a_purchase_through_the_api_records_funnel_conversion_revenue_and_sessio
     assert_eq!(
         m.get(
             "business_revenue_per_minute_cents",
-            &[("region", "us_west")]
+            &[("region", "us_west"), ("currency", "USD")]
         ),
         Some(4_999.0)
     );

@@ -177,7 +177,10 @@ pub fn assert_workload_payload(
     );
     assert_eq!(
         gauge_points(&m["business.revenue_per_minute_cents"]),
-        BTreeMap::from([(labels(&[("region", "us_west")]), REVENUE_TOTAL as i64)])
+        BTreeMap::from([(
+            labels(&[("region", "us_west"), ("currency", "USD")]),
+            REVENUE_TOTAL as i64
+        )])
     );
 
     let ttc = histogram_points(&m["business.time_to_conversion"]);

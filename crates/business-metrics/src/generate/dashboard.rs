@@ -7,7 +7,7 @@ use crate::define::FunnelDefinition;
 use super::rules::conversion_expr;
 
 /// A JSON string literal.
-fn json(s: &str) -> String {
+pub(super) fn json(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -25,15 +25,19 @@ fn json(s: &str) -> String {
     out
 }
 
-struct Panel<'a> {
-    title: &'a str,
-    kind: &'a str,
-    unit: &'a str,
-    targets: Vec<(String, String)>,
-    extra: &'a str,
+/// One panel: a title, a Grafana panel type and unit, its queries with their
+/// legends, and its options (JSON object members).
+pub(super) struct Panel {
+    pub(super) title: String,
+    pub(super) kind: &'static str,
+    pub(super) unit: &'static str,
+    pub(super) targets: Vec<(String, String)>,
+    pub(super) options: &'static str,
 }
 
-fn panel(id: usize, x: u32, y: u32, w: u32, p: &Panel<'_>) -> String {
+const LEGEND: &str = "\"legend\": {\"displayMode\": \"list\", \"placement\": \"bottom\"}";
+
+fn panel(id: usize, x: u32, y: u32, w: u32, p: &Panel) -> String {
     let targets: Vec<String> = p
         .targets
         .iter()
@@ -55,105 +59,118 @@ fn panel(id: usize, x: u32, y: u32, w: u32, p: &Panel<'_>) -> String {
          \"options\": {{{extra}}},\n      \
          \"targets\": [\n        {targets}\n      ]\n    }}",
         kind = json(p.kind),
-        title = json(p.title),
+        title = json(&p.title),
         unit = json(p.unit),
-        extra = p.extra,
+        extra = p.options,
         targets = targets.join(",\n        "),
     )
 }
 
+/// A dashboard: panels two to a row, with a `$datasource` variable.
+pub(super) fn dashboard(title: &str, uid: &str, description: &str, panels: &[Panel]) -> String {
+    let rendered: Vec<String> = panels
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let row = u32::try_from(i / 2).unwrap_or(0);
+            let x = if i % 2 == 0 { 0 } else { 12 };
+            panel(i + 1, x, row * 8, 12, p)
+        })
+        .collect();
+    format!(
+        "{{\n  \"title\": {title},\n  \"uid\": {uid},\n  \"description\": {description},\n  \
+         \"tags\": [\"business-metrics\"],\n  \"schemaVersion\": 39,\n  \
+         \"time\": {{\"from\": \"now-6h\", \"to\": \"now\"}},\n  \"refresh\": \"1m\",\n  \
+         \"templating\": {{\n    \"list\": [\n      {{\"name\": \"datasource\", \"type\": \"datasource\", \"query\": \"prometheus\", \"label\": \"Data source\"}}\n    ]\n  }},\n  \
+         \"panels\": [\n{panels}\n  ]\n}}\n",
+        title = json(title),
+        uid = json(uid),
+        description = json(description),
+        panels = rendered.join(",\n"),
+    )
+}
+
 /// The dashboard of a funnel: entries per step over the dashboard's range, the
-/// conversion ratio over time, step rates, and failed runs.
+/// conversion ratio over time, step rates, conversion by variant, and failed runs.
 #[must_use]
 pub fn funnel_dashboard(f: &FunnelDefinition) -> String {
     let n = f.name;
     let step_re = f.steps.join("|");
-    let funnel = Panel {
-        title: "Entries per step over the range, in funnel order",
-        kind: "bargauge",
-        unit: "short",
-        targets: f
-            .steps
-            .iter()
-            .map(|s| {
-                (
-                    format!(
-                        "sum(increase(business_funnel_step_total{{funnel=\"{n}\", step=\"{s}\"}}[$__range]))"
-                    ),
-                    (*s).to_owned(),
-                )
-            })
-            .collect(),
-        extra: "\"orientation\": \"horizontal\", \"displayMode\": \"gradient\", \"reduceOptions\": {\"calcs\": [\"lastNotNull\"], \"fields\": \"\", \"values\": false}",
-    };
-    let conversion = Panel {
-        title: &format!("Conversion ({} per {}, 1h)", f.final_step(), f.entry_step()),
-        kind: "timeseries",
-        unit: "percentunit",
-        targets: vec![(conversion_expr(f), "conversion".to_owned())],
-        extra: "\"legend\": {\"displayMode\": \"list\", \"placement\": \"bottom\"}",
-    };
-    let rates = Panel {
-        title: "Entries per second by step (5m)",
-        kind: "timeseries",
-        unit: "reqps",
-        targets: vec![(
-            format!(
-                "sum by (step) (rate(business_funnel_step_total{{funnel=\"{n}\", step=~\"{step_re}\"}}[5m]))"
-            ),
-            "{{step}}".to_owned(),
-        )],
-        extra: "\"legend\": {\"displayMode\": \"list\", \"placement\": \"bottom\"}",
-    };
-    let variants = Panel {
-        title: "Conversion by experiment variant (1h)",
-        kind: "timeseries",
-        unit: "percentunit",
-        targets: vec![(
-            format!(
-                "sum by (experiment_variant) (rate(business_funnel_step_total{{funnel=\"{n}\", step=\"{last}\"}}[1h])) / (sum by (experiment_variant) (rate(business_funnel_step_total{{funnel=\"{n}\", step=\"{first}\"}}[1h])) > 0)",
-                last = f.final_step(),
-                first = f.entry_step(),
-            ),
-            "{{experiment_variant}}".to_owned(),
-        )],
-        extra: "\"legend\": {\"displayMode\": \"list\", \"placement\": \"bottom\"}",
-    };
-    let errors = Panel {
-        title: &format!("Failed runs ({}) per second (5m)", f.error_step),
-        kind: "timeseries",
-        unit: "reqps",
-        targets: vec![(
-            format!(
-                "sum(rate(business_funnel_step_total{{funnel=\"{n}\", step=\"{}\"}}[5m]))",
-                f.error_step
-            ),
-            f.error_step.to_owned(),
-        )],
-        extra: "\"legend\": {\"displayMode\": \"list\", \"placement\": \"bottom\"}",
-    };
+    let (first, last) = (f.entry_step(), f.final_step());
     let panels = [
-        panel(1, 0, 0, 12, &funnel),
-        panel(2, 12, 0, 12, &conversion),
-        panel(3, 0, 8, 12, &rates),
-        panel(4, 12, 8, 12, &variants),
-        panel(5, 0, 16, 24, &errors),
+        Panel {
+            title: "Entries per step over the range, in funnel order".to_owned(),
+            kind: "bargauge",
+            unit: "short",
+            targets: f
+                .steps
+                .iter()
+                .map(|s| {
+                    (
+                        format!(
+                            "sum(increase(business_funnel_step_total{{funnel=\"{n}\", step=\"{s}\"}}[$__range]))"
+                        ),
+                        (*s).to_owned(),
+                    )
+                })
+                .collect(),
+            options: "\"orientation\": \"horizontal\", \"displayMode\": \"gradient\", \"reduceOptions\": {\"calcs\": [\"lastNotNull\"], \"fields\": \"\", \"values\": false}",
+        },
+        Panel {
+            title: format!("Conversion ({last} per {first}, 1h)"),
+            kind: "timeseries",
+            unit: "percentunit",
+            targets: vec![(conversion_expr(f), "conversion".to_owned())],
+            options: LEGEND,
+        },
+        Panel {
+            title: "Entries per second by step (5m)".to_owned(),
+            kind: "timeseries",
+            unit: "reqps",
+            targets: vec![(
+                format!(
+                    "sum by (step) (rate(business_funnel_step_total{{funnel=\"{n}\", step=~\"{step_re}\"}}[5m]))"
+                ),
+                "{{step}}".to_owned(),
+            )],
+            options: LEGEND,
+        },
+        Panel {
+            title: "Conversion by experiment variant (1h)".to_owned(),
+            kind: "timeseries",
+            unit: "percentunit",
+            targets: vec![(
+                format!(
+                    "sum by (experiment_variant) (rate(business_funnel_step_total{{funnel=\"{n}\", step=\"{last}\"}}[1h])) / (sum by (experiment_variant) (rate(business_funnel_step_total{{funnel=\"{n}\", step=\"{first}\"}}[1h])) > 0)"
+                ),
+                "{{experiment_variant}}".to_owned(),
+            )],
+            options: LEGEND,
+        },
+        Panel {
+            title: format!("Failed runs ({}) per second (5m)", f.error_step),
+            kind: "timeseries",
+            unit: "reqps",
+            targets: vec![(
+                format!(
+                    "sum(rate(business_funnel_step_total{{funnel=\"{n}\", step=\"{}\"}}[5m]))",
+                    f.error_step
+                ),
+                f.error_step.to_owned(),
+            )],
+            options: LEGEND,
+        },
     ];
     let description = if f.description.is_empty() {
         format!("The {n} funnel")
     } else {
         f.description.to_owned()
     };
-    format!(
-        "{{\n  \"title\": {title},\n  \"uid\": {uid},\n  \"description\": {description},\n  \
-         \"tags\": [\"business-metrics\", \"funnel\"],\n  \"schemaVersion\": 39,\n  \
-         \"time\": {{\"from\": \"now-6h\", \"to\": \"now\"}},\n  \"refresh\": \"1m\",\n  \
-         \"templating\": {{\n    \"list\": [\n      {{\"name\": \"datasource\", \"type\": \"datasource\", \"query\": \"prometheus\", \"label\": \"Data source\"}}\n    ]\n  }},\n  \
-         \"panels\": [\n{panels}\n  ]\n}}\n",
-        title = json(&format!("Funnel: {n}")),
-        uid = json(&format!("funnel-{n}")),
-        description = json(&description),
-        panels = panels.join(",\n"),
+    dashboard(
+        &format!("Funnel: {n}"),
+        &format!("funnel-{n}"),
+        &description,
+        &panels,
     )
 }
 

@@ -5,6 +5,7 @@
 //! generates now.
 
 mod dashboard;
+mod money;
 mod rules;
 
 use std::fs;
@@ -16,6 +17,7 @@ use crate::docs::render_metrics_markdown;
 use crate::registry::Catalog;
 
 pub use dashboard::funnel_dashboard;
+pub use money::{money_dashboard, money_rule_tests, money_rules, MINOR_PER_MAJOR};
 pub use rules::{funnel_rule_tests, funnel_rules};
 
 /// One generated file: its path under the output folder and its text.
@@ -36,9 +38,11 @@ pub struct Provenance<'a> {
     pub command: &'a str,
 }
 
-/// Every file for a catalog: `METRICS.md`, and per funnel
+/// Every file for a catalog: `METRICS.md`; per funnel
 /// `prometheus/rules/funnel_<name>.yml`, `prometheus/tests/funnel_<name>_test.yml`
-/// and `grafana/funnel_<name>.json`. The funnels are the service's own when it
+/// and `grafana/funnel_<name>.json`; and for its money instruments
+/// `prometheus/rules/money.yml` (amounts in major units by each currency's
+/// exponent), `prometheus/tests/money_test.yml` and `grafana/money.json`. The funnels are the service's own when it
 /// defines any (the built-in ones have their files in the project already, and a
 /// service that does not record them would trip their absence alerts), otherwise
 /// the built-in ones.
@@ -61,6 +65,22 @@ pub fn files(catalog: &Catalog, provenance: Provenance<'_>) -> Vec<GeneratedFile
     };
     for f in funnels {
         out.extend(funnel_files(f, provenance));
+    }
+    if catalog.entries().iter().any(|e| e.money) {
+        out.extend([
+            GeneratedFile {
+                path: PathBuf::from("prometheus/rules/money.yml"),
+                text: money_rules(catalog, provenance),
+            },
+            GeneratedFile {
+                path: PathBuf::from("prometheus/tests/money_test.yml"),
+                text: money_rule_tests(catalog, provenance),
+            },
+            GeneratedFile {
+                path: PathBuf::from("grafana/money.json"),
+                text: money_dashboard(catalog),
+            },
+        ]);
     }
     out
 }
