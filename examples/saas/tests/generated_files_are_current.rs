@@ -20,7 +20,10 @@ fn generated_files_match_the_catalog() {
             "METRICS.md",
             "prometheus/rules/funnel_signup.yml",
             "prometheus/tests/funnel_signup_test.yml",
-            "grafana/funnel_signup.json"
+            "grafana/funnel_signup.json",
+            "prometheus/rules/money.yml",
+            "prometheus/tests/money_test.yml",
+            "grafana/money.json"
         ]
     );
     let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/generated"));
@@ -34,4 +37,7 @@ fn generated_files_match_the_catalog() {
         assert!(metrics.contains(&format!("## {name}")), "{name}");
     }
     assert!(metrics.contains("Funnel `signup`: steps `landing_view` → `signup_started`"));
+    let money = &files[4].text;
+    assert!(money.contains("- record: currency:saas_mrr_cents:major"), "{money}");
+    assert!(money.contains("- record: currency:saas_invoice_amount_cents:p50_major_rate1h"));
 }
