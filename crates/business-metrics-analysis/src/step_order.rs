@@ -9,12 +9,17 @@ use crate::duration::format_promql_duration;
 use crate::error::AnalysisError;
 use crate::funnel::{round_count, FUNNEL_METRIC};
 
-/// The PromQL for every step of the funnel `name` over `range`:
-/// `sum by (step) (increase(business_funnel_step_total{funnel="name"}[range]))`.
+/// The PromQL for every step of the funnel `name`, counted since each series
+/// started, as seen over `range`:
+/// `sum by (step) (max_over_time(business_funnel_step_total{funnel="name"}[range]))`.
+///
+/// Cumulative counts rather than the increase over the range: a window's increase
+/// drops what a series counted before Prometheus first scraped it, and small
+/// windows make equal counts (and so a guessed order) likelier.
 #[must_use]
 pub fn step_order_query(name: &FunnelName, range: Duration) -> String {
     format!(
-        "sum by (step) (increase({FUNNEL_METRIC}{{funnel=\"{name}\"}}[{}]))",
+        "sum by (step) (max_over_time({FUNNEL_METRIC}{{funnel=\"{name}\"}}[{}]))",
         format_promql_duration(range)
     )
 }
@@ -23,7 +28,8 @@ pub fn step_order_query(name: &FunnelName, range: Duration) -> String {
 /// `end` (the server's now when `None`; give [`crate::funnel`] the same `end`).
 ///
 /// A funnel's counts never increase along it, so its steps are ordered by count,
-/// largest first, ties by name. Error steps (`…_error`) and milestones (`milestone_…`)
+/// largest first. Steps with equal counts cannot be told apart this way: they are
+/// ordered by name, and `--steps` (a [`FunnelSpec`] from the definition) fixes it. Error steps (`…_error`) and milestones (`milestone_…`)
 /// are left out. The spec says [`crate::StepsFrom::Prometheus`].
 ///
 /// # Errors
@@ -112,7 +118,7 @@ mod tests {
     fn the_order_query_sums_every_step_of_one_funnel() {
         assert_eq!(
             step_order_query(&signup(), Duration::from_secs(3600)),
-            "sum by (step) (increase(business_funnel_step_total{funnel=\"signup\"}[3600s]))"
+            "sum by (step) (max_over_time(business_funnel_step_total{funnel=\"signup\"}[3600s]))"
         );
     }
 

@@ -162,7 +162,7 @@ fn query_and_data_problems_exit_4_and_5_with_advice() {
         5,
         &[
             "no funnel `nope` found in the range",
-            "sum by (step) (increase(business_funnel_step_total{funnel=\"nope\"}[3600s]))",
+            "sum by (step) (max_over_time(business_funnel_step_total{funnel=\"nope\"}[3600s]))",
             "gave 0 funnel step(s) where at least 2 are needed",
             "give the steps in order with --steps a,b,c",
         ],
