@@ -64,6 +64,7 @@ pub struct ExporterBuilder {
     cardinality_limit: Option<usize>,
     shutdown_timeout: Option<Duration>,
     catalog: Option<business_metrics::Catalog>,
+    label_policy: Option<business_metrics::LabelPolicy>,
 }
 
 impl Default for ExporterBuilder {
@@ -103,6 +104,7 @@ impl ExporterBuilder {
             cardinality_limit: None,
             shutdown_timeout: None,
             catalog: None,
+            label_policy: None,
         }
     }
 
@@ -430,7 +432,15 @@ impl ExporterBuilder {
     /// [`InitError::Exporter`] when an exporter cannot be built.
     pub fn init(mut self) -> Result<MetricsGuard, InitError> {
         let catalog = self.catalog.take().unwrap_or_default();
-        MetricsGuard::start_with_catalog(self.resolve()?, catalog)
+        let policy = self.label_policy.take().unwrap_or_default();
+        MetricsGuard::start_with(self.resolve()?, catalog, policy)
+    }
+
+    /// Sets the label policy of the instance [`MetricsGuard::business_metrics`]
+    /// returns (default: [`LabelPolicy::default`](business_metrics::LabelPolicy::default)).
+    pub fn with_label_policy(mut self, policy: business_metrics::LabelPolicy) -> Self {
+        self.label_policy = Some(policy);
+        self
     }
 
     /// Sets the catalog the views come from (default: the built-in one): give it

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::{mpsc, OnceLock};
 
-use business_metrics::{BusinessMetrics, Catalog};
+use business_metrics::{BusinessMetrics, Catalog, LabelPolicy};
 use opentelemetry::metrics::MeterProvider as _;
 use std::time::Duration;
 
@@ -29,6 +29,7 @@ use crate::{otlp, resource, views};
 pub struct MetricsGuard {
     provider: SdkMeterProvider,
     catalog: Catalog,
+    policy: LabelPolicy,
     business: OnceLock<BusinessMetrics>,
     bridge: Option<BridgeServer>,
     config: ExporterConfig,
@@ -50,6 +51,19 @@ impl MetricsGuard {
     /// # Errors
     /// As [`ExporterBuilder::init`](crate::ExporterBuilder::init).
     pub fn start_with_catalog(config: ExporterConfig, catalog: Catalog) -> Result<Self, InitError> {
+        Self::start_with(config, catalog, LabelPolicy::default())
+    }
+
+    /// Starts a pipeline whose views come from `catalog`, and whose
+    /// [`business_metrics`](Self::business_metrics) records with `policy`.
+    ///
+    /// # Errors
+    /// As [`ExporterBuilder::init`](crate::ExporterBuilder::init).
+    pub fn start_with(
+        config: ExporterConfig,
+        catalog: Catalog,
+        policy: LabelPolicy,
+    ) -> Result<Self, InitError> {
         if config.has(ExporterKind::Prometheus) {
             if let Some(e) = catalog.entries().iter().find(|e| {
                 matches!(
@@ -127,6 +141,7 @@ impl MetricsGuard {
         Ok(Self {
             provider: builder.build(),
             catalog,
+            policy,
             business: OnceLock::new(),
             bridge,
             config,
@@ -154,6 +169,7 @@ impl MetricsGuard {
                         .meter_with_scope(business_metrics::instrumentation_scope()),
                 )
                 .with_catalog(self.catalog.clone())
+                .with_label_policy(self.policy.clone())
                 .build()
             })
             .clone()

@@ -65,9 +65,9 @@ async fn the_services_instruments_and_bucket_overrides_are_on_metrics() {
     let guard = start(catalog()).unwrap();
     let metrics = guard.business_metrics();
     let mrr = metrics.instrument(&MRR).unwrap();
-    mrr.set(Money::new(4_990_000, Currency::USD), [Plan::Team.as_str()])
+    mrr.set(Money::new(4_990_000, Currency::USD), [Plan::Team])
         .unwrap();
-    mrr.set(Money::new(1_499, Currency::KWD), [Plan::Business.as_str()])
+    mrr.set(Money::new(1_499, Currency::KWD), [Plan::Business])
         .unwrap();
     // A 1,499 USD invoice lands below 1,500 USD, not in +Inf of a 500 USD top bucket.
     metrics

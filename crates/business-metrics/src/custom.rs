@@ -12,6 +12,7 @@ use crate::catalog::keys;
 use crate::currency::Money;
 use crate::define::{kind, Attribute, DefinedKind, Definition, InstrumentDefinition};
 use crate::error::RecordError;
+use crate::input::LabelArg;
 use crate::instruments::Factory;
 use crate::labels::Dimension;
 use crate::metrics::BusinessMetrics;
@@ -92,6 +93,11 @@ impl CustomInstrument {
     }
 }
 
+/// The values as text, in order.
+fn texts<'a, V: Into<LabelArg<'a>>, const N: usize>(values: [V; N]) -> [&'a str; N] {
+    values.map(|v| v.into().as_str())
+}
+
 #[derive(Clone, Copy)]
 enum Value64 {
     U(u64),
@@ -99,7 +105,9 @@ enum Value64 {
 }
 
 /// A handle on a service instrument with `N` attributes, typed by what it records
-/// ([`kind`]). Created by [`BusinessMetrics::instrument`]; cheap to clone.
+/// ([`kind`]). Created by [`BusinessMetrics::instrument`]; cheap to clone. Values
+/// are given in the definition's attribute order, as text or as the closed sets'
+/// enums ([`LabelArg`]).
 ///
 /// Each call validates its attribute values the first time a combination is seen
 /// (closed attributes must hold one of their values, free-form ones pass the label
@@ -241,7 +249,7 @@ impl<K, const N: usize> Instrument<K, N> {
             },
             None => Ok(KeyValue::new(
                 a.key,
-                Value::String(self.metrics.label(Dimension::Custom(a.key), raw)?),
+                Value::String(self.metrics.label(Dimension::for_key(a.key), raw)?),
             )),
         }
     }
@@ -252,8 +260,12 @@ impl<const N: usize> Instrument<kind::Counter, N> {
     ///
     /// # Errors
     /// An attribute value refused (outside its closed set, or by the label policy).
-    pub fn add(&self, value: u64, values: [&str; N]) -> Result<(), RecordError> {
-        self.record(&values, None, Ok(Value64::U(value)))
+    pub fn add<'a, V: Into<LabelArg<'a>>>(
+        &self,
+        value: u64,
+        values: [V; N],
+    ) -> Result<(), RecordError> {
+        self.record(&texts(values), None, Ok(Value64::U(value)))
     }
 }
 
@@ -277,8 +289,12 @@ impl<const N: usize> Instrument<kind::Gauge, N> {
     ///
     /// # Errors
     /// An attribute value refused.
-    pub fn set(&self, value: u64, values: [&str; N]) -> Result<(), RecordError> {
-        self.record(&values, None, Ok(Value64::U(value)))
+    pub fn set<'a, V: Into<LabelArg<'a>>>(
+        &self,
+        value: u64,
+        values: [V; N],
+    ) -> Result<(), RecordError> {
+        self.record(&texts(values), None, Ok(Value64::U(value)))
     }
 }
 
@@ -288,9 +304,13 @@ impl<const N: usize> Instrument<kind::MoneyCounter, N> {
     /// # Errors
     /// An amount of 0 or above [`MAX_AMOUNT_MINOR`](crate::MAX_AMOUNT_MINOR), or an
     /// attribute value refused.
-    pub fn add(&self, amount: Money, values: [&str; N]) -> Result<(), RecordError> {
+    pub fn add<'a, V: Into<LabelArg<'a>>>(
+        &self,
+        amount: Money,
+        values: [V; N],
+    ) -> Result<(), RecordError> {
         let v = check_amount(amount.amount_minor).map(Value64::U);
-        self.record(&values, Some(amount.currency.code()), v)
+        self.record(&texts(values), Some(amount.currency.code()), v)
     }
 }
 
@@ -300,9 +320,13 @@ impl<const N: usize> Instrument<kind::MoneyHistogram, N> {
     /// # Errors
     /// An amount of 0 or above [`MAX_AMOUNT_MINOR`](crate::MAX_AMOUNT_MINOR), or an
     /// attribute value refused.
-    pub fn record_amount(&self, amount: Money, values: [&str; N]) -> Result<(), RecordError> {
+    pub fn record_amount<'a, V: Into<LabelArg<'a>>>(
+        &self,
+        amount: Money,
+        values: [V; N],
+    ) -> Result<(), RecordError> {
         let v = check_amount(amount.amount_minor).map(Value64::U);
-        self.record(&values, Some(amount.currency.code()), v)
+        self.record(&texts(values), Some(amount.currency.code()), v)
     }
 }
 
@@ -313,8 +337,12 @@ impl<const N: usize> Instrument<kind::MoneyGauge, N> {
     /// # Errors
     /// An amount above [`MAX_AMOUNT_MINOR`](crate::MAX_AMOUNT_MINOR), or an attribute
     /// value refused.
-    pub fn set(&self, amount: Money, values: [&str; N]) -> Result<(), RecordError> {
+    pub fn set<'a, V: Into<LabelArg<'a>>>(
+        &self,
+        amount: Money,
+        values: [V; N],
+    ) -> Result<(), RecordError> {
         let v = check_level(amount.amount_minor).map(Value64::U);
-        self.record(&values, Some(amount.currency.code()), v)
+        self.record(&texts(values), Some(amount.currency.code()), v)
     }
 }

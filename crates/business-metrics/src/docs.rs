@@ -30,6 +30,16 @@ fn values_note(catalog: &Catalog, e: &CatalogEntry) -> String {
             "- Funnel `{ENGAGEMENT_FUNNEL}`: `{MILESTONE_PREFIX}<name>` for engagement milestones"
         );
     }
+    if e.name == names::CONVERSIONS {
+        let types: Vec<String> = catalog
+            .conversion_types()
+            .map(|c| match catalog.funnel_converting_to(c) {
+                Some(f) => format!("`{c}` (funnel `{}`)", f.name),
+                None => format!("`{c}`"),
+            })
+            .collect();
+        let _ = writeln!(out, "- Conversion types: {}", types.join(", "));
+    }
     if e.name == names::REJECTED_EVENTS {
         let _ = writeln!(out, "- Reasons: {}", quoted(REJECT_REASONS).join(", "));
     }

@@ -24,6 +24,54 @@ impl<T: ClosedSet> From<T> for ClosedValue {
     }
 }
 
+/// A label value given to a service instrument: text (checked against a closed
+/// set, or passed through the label policy) or a closed set's value.
+///
+/// Arrays of one kind convert themselves (`[Plan::Team]`, `["eu"]`); to mix
+/// kinds, make the first one a `LabelArg`: `[LabelArg::from(Plan::Team), region.into()]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabelArg<'a> {
+    /// Text.
+    Text(&'a str),
+    /// A closed set's value.
+    Closed(ClosedValue),
+}
+
+impl<'a> LabelArg<'a> {
+    /// The value as text.
+    #[must_use]
+    pub fn as_str(&self) -> &'a str {
+        match *self {
+            Self::Text(s) => s,
+            Self::Closed(v) => v.as_str(),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for LabelArg<'a> {
+    fn from(s: &'a str) -> Self {
+        Self::Text(s)
+    }
+}
+
+impl<'a> From<&'a String> for LabelArg<'a> {
+    fn from(s: &'a String) -> Self {
+        Self::Text(s)
+    }
+}
+
+impl<T: ClosedSet> From<T> for LabelArg<'_> {
+    fn from(v: T) -> Self {
+        Self::Closed(ClosedValue(v.label()))
+    }
+}
+
+impl From<ClosedValue> for LabelArg<'_> {
+    fn from(v: ClosedValue) -> Self {
+        Self::Closed(v)
+    }
+}
+
 /// Who is in a funnel: the attributes every funnel step carries besides `funnel`
 /// and `step`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -74,6 +74,30 @@ impl Dimension {
     }
 }
 
+impl Dimension {
+    /// The dimension that fills attribute `key`: a built-in one when the key is
+    /// one of theirs (`region` is [`Dimension::Region`] on every instrument), or
+    /// [`Dimension::Custom`]. Allowlists and recording both go through it, so one
+    /// allowlist governs a key wherever it appears.
+    #[must_use]
+    pub fn for_key(key: &'static str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|d| *d != Self::Milestone && d.as_str() == key)
+            .unwrap_or(Self::Custom(key))
+    }
+
+    /// The same dimension, a [`Custom`](Self::Custom) one named like a built-in
+    /// one turned into it.
+    #[must_use]
+    pub fn normalized(self) -> Self {
+        match self {
+            Self::Custom(key) => Self::for_key(key),
+            other => other,
+        }
+    }
+}
+
 impl fmt::Display for Dimension {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -125,7 +149,7 @@ impl LabelPolicy {
         if self.allowlists.is_empty() {
             return None;
         }
-        self.allowlists.get(&dimension)
+        self.allowlists.get(&dimension.normalized())
     }
 
     /// Applies the policy to one raw value.
@@ -237,7 +261,7 @@ impl LabelPolicyBuilder {
                 })?;
                 set.insert(clean.into_owned());
             }
-            lists.entry(dimension).or_default().extend(set);
+            lists.entry(dimension.normalized()).or_default().extend(set);
         }
         Ok(LabelPolicy {
             max_len,
@@ -323,6 +347,27 @@ mod tests {
         assert_eq!(p.apply(Dimension::Region, "tiktok").unwrap(), "tiktok");
         // Validation still comes first.
         assert!(p.apply(Dimension::Source, "").is_err());
+    }
+
+    #[test]
+    fn a_custom_dimension_named_like_a_built_in_one_is_that_one() {
+        assert_eq!(Dimension::for_key("region"), Dimension::Region);
+        assert_eq!(Dimension::for_key("plan"), Dimension::Custom("plan"));
+        assert_eq!(
+            Dimension::for_key("milestone"),
+            Dimension::Custom("milestone")
+        );
+        let p = LabelPolicy::builder()
+            .with_allowlist(Dimension::Custom("region"), ["eu"])
+            .with_allowlist(Dimension::Custom("plan_family"), ["smb"])
+            .build()
+            .unwrap();
+        assert_eq!(p.apply(Dimension::Region, "us").unwrap(), "other");
+        assert_eq!(p.apply(Dimension::Custom("region"), "eu").unwrap(), "eu");
+        assert_eq!(
+            p.apply(Dimension::Custom("plan_family"), "ent").unwrap(),
+            "other"
+        );
     }
 
     #[test]

@@ -168,7 +168,7 @@ pub use define::{
 pub use docs::render_metrics_markdown;
 pub use engagement::{EngagementContext, EngagementSession};
 pub use error::{PolicyError, RecordError, REJECT_REASONS};
-pub use input::{ClosedValue, CurrencyCode, FunnelContext, Revenue, Sale};
+pub use input::{ClosedValue, CurrencyCode, FunnelContext, LabelArg, Revenue, Sale};
 pub use labels::{Dimension, LabelPolicy, LabelPolicyBuilder};
 pub use metrics::{instrumentation_scope, BusinessMetrics, BusinessMetricsBuilder, SCOPE_NAME};
 pub use registry::{

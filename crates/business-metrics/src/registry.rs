@@ -41,6 +41,14 @@ pub enum DefinitionError {
         /// What it clashes with.
         problem: String,
     },
+    /// A declared conversion type is not a label-safe name, or is taken.
+    #[error("conversion type {conversion_type:?}: {problem}")]
+    InvalidConversionType {
+        /// The conversion type.
+        conversion_type: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// An instrument definition is wrong in itself.
     #[error("instrument {name:?}: {problem}")]
     InvalidInstrument {
@@ -195,6 +203,7 @@ struct Inner {
     entries: Vec<CatalogEntry>,
     funnels: Vec<FunnelDefinition>,
     definitions: Vec<InstrumentDefinition>,
+    conversion_types: Vec<&'static str>,
 }
 
 /// The union of the built-in entries and a service's own definitions: the single
@@ -241,6 +250,7 @@ impl Default for Catalog {
                 .collect(),
             funnels: vec![CheckoutStep::DEFINITION],
             definitions: Vec::new(),
+            conversion_types: Vec::new(),
         }))
     }
 }
@@ -291,6 +301,16 @@ impl Catalog {
             .find(|f| f.conversion_type == conversion_type)
     }
 
+    /// Every conversion type the catalog knows: each funnel's, then the ones
+    /// declared on their own ([`CatalogBuilder::with_conversion_type`]).
+    pub fn conversion_types(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0
+            .funnels
+            .iter()
+            .map(|f| f.conversion_type)
+            .chain(self.0.conversion_types.iter().copied())
+    }
+
     /// The service's own instrument definitions.
     #[must_use]
     pub fn definitions(&self) -> &[InstrumentDefinition] {
@@ -305,6 +325,7 @@ impl Catalog {
 /// Builds a [`Catalog`]: the built-in entries plus a service's definitions.
 #[derive(Debug, Default)]
 pub struct CatalogBuilder {
+    conversion_types: Vec<&'static str>,
     funnels: Vec<FunnelDefinition>,
     instruments: Vec<InstrumentDefinition>,
     buckets: Vec<(String, Buckets)>,
@@ -321,6 +342,16 @@ impl CatalogBuilder {
     #[must_use]
     pub fn with_funnel_definition(mut self, definition: FunnelDefinition) -> Self {
         self.funnels.push(definition);
+        self
+    }
+
+    /// Declares a conversion type that no funnel records on completion (a trial
+    /// converting to a paid plan), recorded with
+    /// [`record_conversion`](crate::BusinessMetrics::record_conversion); the docs
+    /// list it.
+    #[must_use]
+    pub fn with_conversion_type(mut self, conversion_type: &'static str) -> Self {
+        self.conversion_types.push(conversion_type);
         self
     }
 
@@ -369,6 +400,25 @@ impl CatalogBuilder {
         let mut funnels = base.0.funnels.clone();
         for f in self.funnels {
             add_funnel(&mut funnels, f)?;
+        }
+        let mut conversion_types: Vec<&'static str> = Vec::new();
+        for c in self.conversion_types {
+            let invalid = |problem: String| DefinitionError::InvalidConversionType {
+                conversion_type: c.to_owned(),
+                problem,
+            };
+            if !crate::define::is_label_identifier(c) {
+                return Err(invalid(
+                    "a conversion type must be [a-z][a-z0-9_]* (no `__`, no trailing `_`), at most 64 bytes".to_owned(),
+                ));
+            }
+            if let Some(f) = funnels.iter().find(|f| f.conversion_type == c) {
+                return Err(invalid(format!("funnel {:?} records it already", f.name)));
+            }
+            if conversion_types.contains(&c) {
+                return Err(invalid("declared twice".to_owned()));
+            }
+            conversion_types.push(c);
         }
         let mut entries = base.0.entries.clone();
         for d in &self.instruments {
@@ -431,6 +481,7 @@ impl CatalogBuilder {
             entries,
             funnels,
             definitions,
+            conversion_types,
         })))
     }
 }

@@ -35,7 +35,11 @@ fn generated_rules_tests_and_dashboards_are_current() {
         .into_iter()
         .filter(|f| f.path != std::path::Path::new("METRICS.md"))
         .collect();
-    assert_eq!(files.len(), 6, "the checkout funnel and money: rules, tests, dashboard each");
+    assert_eq!(
+        files.len(),
+        6,
+        "the checkout funnel and money: rules, tests, dashboard each"
+    );
     let stale = generate::stale(dir, &files);
     assert!(
         stale.is_empty(),

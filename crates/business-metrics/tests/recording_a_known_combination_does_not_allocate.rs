@@ -156,3 +156,55 @@ fn purchases_on_held_handles_allocate_nothing() {
     assert_eq!(allocations(), 0);
     assert_eq!(h.collect()["business.conversions"].total_u64(), 6_120);
 }
+
+#[test]
+fn a_services_funnel_and_instruments_on_known_combinations_allocate_nothing() {
+    use business_metrics::{Currency, LabelArg, Money};
+    use support::definitions::{catalog, Plan, SignupStep, CHURN, INVOICES, MRR, SEATS};
+
+    let h = Harness::configured(business_metrics::LabelPolicy::default(), None, |b| {
+        b.with_catalog(catalog())
+    });
+    let m = &h.metrics;
+    let mrr = m.instrument(&MRR).unwrap();
+    let seats = m.instrument(&SEATS).unwrap();
+    let invoices = m.instrument(&INVOICES).unwrap();
+    let churn = m.instrument(&CHURN).unwrap();
+    let plans = [Plan::Starter, Plan::Team, Plan::Enterprise];
+    let event = |i: usize| {
+        let ctx = FunnelContext::new(SOURCES[i % 4], DEVICES[i % 3])
+            .with_experiment_variant(VARIANTS[i % 2]);
+        let run = m.track::<SignupStep>(&ctx, m.now()).unwrap();
+        run.step(SignupStep::LandingView);
+        run.step(SignupStep::SignupStarted);
+        run.step(SignupStep::EmailVerified);
+        run.completed().unwrap();
+        let plan = plans[i % 3];
+        mrr.set(
+            Money::new(1_000 + i as u64, Currency::USD),
+            [LabelArg::from(plan), REGIONS[i % 4].into()],
+        )
+        .unwrap();
+        seats.set(i as u64, [plan]).unwrap();
+        invoices
+            .record_amount(Money::new(49_900, Currency::EUR), [plan])
+            .unwrap();
+        churn.add(1, [plan.as_str(), "price"]).unwrap();
+    };
+    for i in 0..120 {
+        event(i);
+    }
+    WATCHED.with(|w| w.set(true));
+    for i in 0..6_000 {
+        event(i);
+    }
+    WATCHED.with(|w| w.set(false));
+    assert_eq!(allocations(), 0);
+    let collected = h.collect();
+    assert_eq!(collected["saas.churned_subscriptions"].total_u64(), 6_120);
+    assert_eq!(
+        collected["business.conversions"].total_u64(),
+        6_120,
+        "one subscription per run"
+    );
+}

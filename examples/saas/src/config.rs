@@ -6,9 +6,10 @@ use std::str::FromStr;
 
 use business_metrics::{Dimension, LabelPolicy, PolicyError};
 
-/// The attribute key of the product's `region` (a free attribute of its own
-/// instruments, so a [`Dimension::Custom`]).
-pub const REGION: Dimension = Dimension::Custom("region");
+/// The product's `region`: a free attribute of its own instruments, which the
+/// label policy treats as the built-in [`Dimension::Region`] (one allowlist
+/// governs `region` on every instrument).
+pub const REGION: Dimension = Dimension::Region;
 
 /// The free-form dimensions the product records, by the name `--allowlist` takes.
 pub const DIMENSIONS: [(&str, Dimension); 4] = [

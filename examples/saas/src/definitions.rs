@@ -152,6 +152,7 @@ pub const CONVERSION_TIME_BUCKETS: &[f64] = &[
 pub fn catalog() -> Result<Catalog, DefinitionError> {
     Catalog::builder()
         .with_funnel::<SignupStep>()
+        .with_conversion_type(TRIAL_TO_PAID_CONVERSION)
         .with_instrument(MRR)
         .with_instrument(SEATS)
         .with_instrument(CHURNED_SUBSCRIPTIONS)

@@ -15,7 +15,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use business_metrics::BusinessMetrics;
 use business_metrics_exporter::{ExporterKind, DEFAULT_CARDINALITY_LIMIT};
 use clap::Parser;
 use opentelemetry::metrics::MeterProvider as _;
@@ -149,7 +148,8 @@ async fn main() -> anyhow::Result<()> {
     let catalog = saas::catalog().context("building the product's metric catalog")?;
     let policy = label_policy(&args.allowlists).context("reading --allowlist")?;
     let mut exporter = business_metrics_exporter::builder()
-        .with_catalog(catalog.clone())
+        .with_catalog(catalog)
+        .with_label_policy(policy)
         .with_service_version(env!("CARGO_PKG_VERSION"))
         .with_default_exporters([ExporterKind::Prometheus])
         .with_cardinality_limit(args.cardinality_limit);
@@ -157,16 +157,8 @@ async fn main() -> anyhow::Result<()> {
         exporter = exporter.with_service_name("saas");
     }
     let telemetry = exporter.init().context("starting the metrics pipeline")?;
-    // One instance on the pipeline's provider, with the pipeline's catalog and the
-    // deployment's label policy.
-    let metrics = BusinessMetrics::builder(
-        &telemetry
-            .meter_provider()
-            .meter_with_scope(business_metrics::instrumentation_scope()),
-    )
-    .with_catalog(catalog)
-    .with_label_policy(policy)
-    .build();
+    // The pipeline's one instance, with its catalog and the deployment's label policy.
+    let metrics = telemetry.business_metrics();
     let http_meter = telemetry.meter_provider().meter("saas");
 
     let incident = IncidentControl::default();

@@ -38,6 +38,9 @@ fn generated_files_match_the_catalog() {
     }
     assert!(metrics.contains("Funnel `signup`: steps `landing_view` → `signup_started`"));
     let money = &files[4].text;
-    assert!(money.contains("- record: currency:saas_mrr_cents:major"), "{money}");
+    assert!(
+        money.contains("- record: currency:saas_mrr_cents:major"),
+        "{money}"
+    );
     assert!(money.contains("- record: currency:saas_invoice_amount_cents:p50_major_rate1h"));
 }

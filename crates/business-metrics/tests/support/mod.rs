@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+pub mod definitions;
+
 use business_metrics::{
     BusinessMetrics, BusinessMetricsBuilder, CheckoutStep, FunnelContext, FunnelStep, LabelPolicy,
     ManualClock, Revenue,
