@@ -34,6 +34,77 @@
 //! # }
 //! ```
 //!
+//! # Your own business
+//!
+//! The checkout is one built-in definition. A service declares its own funnels,
+//! closed sets and instruments, checked at compile time, and adds them to a
+//! [`Catalog`]: the union of the built-in entries and its definitions, which the
+//! instruments, the exporter's views, the docs and the generated rules, alerts and
+//! dashboards ([`generate`]) all come from.
+//!
+//! ```
+//! use business_metrics::catalog::names;
+//! use business_metrics::define::{kind, Attribute, Definition};
+//! use business_metrics::{BusinessMetrics, Catalog, Currency, DeviceType, FunnelContext, LabelArg, Money};
+//!
+//! business_metrics::funnel! {
+//!     /// A SaaS product's signup; error step `signup_error`.
+//!     pub enum SignupStep: "signup" {
+//!         /// The entry.
+//!         LandingView => "landing_view",
+//!         /// The form is started.
+//!         SignupStarted => "signup_started",
+//!         /// A paid plan is chosen: the conversion.
+//!         Subscribed => "subscribed",
+//!     }
+//!     conversion_type: Some("subscription"),
+//!     owner: "growth",
+//!     min_conversion_ratio: Some(0.02),
+//! }
+//!
+//! business_metrics::closed_set! {
+//!     /// The plans.
+//!     pub enum Plan: "plan" { /** Per seat. */ Team => "team", /** Contract. */ Enterprise => "enterprise" }
+//! }
+//!
+//! /// Monthly recurring revenue, in minor units with its currency.
+//! const MRR: Definition<kind::MoneyGauge, 2> = Definition::money_gauge(
+//!     "saas.mrr_cents",
+//!     "Monthly recurring revenue in minor units",
+//!     &[Attribute::closed::<Plan>("plan"), Attribute::free("region")],
+//! )
+//! .with_owner("finance")
+//! .checked();
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let catalog = Catalog::builder()
+//!     .with_funnel::<SignupStep>()
+//!     .with_instrument(MRR)
+//!     // Trials convert over days: time to conversion up to 30 days.
+//!     .with_buckets(names::TIME_TO_CONVERSION, &[3_600.0, 86_400.0, 604_800.0, 2_592_000.0])
+//!     .build()?;
+//! # let meter = opentelemetry::global::meter("doc");
+//! let metrics = BusinessMetrics::builder(&meter).with_catalog(catalog).build();
+//!
+//! let run = metrics.track::<SignupStep>(&FunnelContext::new("newsletter", DeviceType::Desktop), metrics.now())?;
+//! run.step(SignupStep::LandingView);
+//! run.step(SignupStep::SignupStarted);
+//! run.completed()?; // `subscribed` and a `subscription` conversion
+//!
+//! let mrr = metrics.instrument(&MRR)?;
+//! mrr.set(Money::new(4_990_000, Currency::USD), [LabelArg::from(Plan::Team), "eu_central".into()])?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every funnel records on `business.funnel_step` with its `funnel` attribute
+//! (`funnel="checkout"` for the built-in one); step names are unique across funnels.
+//! A definition that is wrong in itself stops the build; one that clashes with
+//! another (a duplicate funnel, a step or name already taken, a Prometheus
+//! spelling that collides) makes [`CatalogBuilder::build`] return a
+//! [`DefinitionError`] naming the problem. Money is integer minor units of a
+//! [`Currency`], whose ISO 4217 exponent (JPY 0, USD 2, KWD 3) governs display.
+//!
 //! # What is recorded
 //!
 //! The [`catalog`] lists every instrument with its OpenTelemetry name, unit, attributes,
@@ -41,20 +112,23 @@
 //!
 //! | Call | Instruments |
 //! |---|---|
-//! | [`BusinessMetrics::record_funnel_step`], [`CheckoutTracker`] and [`BoundFunnel`] steps | `business.funnel_step` |
+//! | [`BusinessMetrics::record_funnel_step`], [`BusinessMetrics::record_step`], [`FunnelTracker`] ([`CheckoutTracker`]) and [`BoundFunnel`] steps | `business.funnel_step` (with `funnel`) |
+//! | [`FunnelTracker::completed`], [`CheckoutTracker::purchase_completed`] | the final step, `business.conversions`, `business.time_to_conversion` |
 //! | [`BusinessMetrics::record_conversion`] | `business.conversions`, `business.time_to_conversion` |
 //! | [`BusinessMetrics::record_revenue`], [`BoundSale::record`] | `business.revenue_cents`, `business.order_value_cents`, `business.revenue_per_minute_cents` |
 //! | [`BusinessMetrics::record_feature_usage`], [`EngagementSession::feature_used`] | `business.feature_usage` |
-//! | [`EngagementSession::milestone`] | `business.funnel_step` (`milestone_<name>`) |
+//! | [`EngagementSession::milestone`] | `business.funnel_step` (`funnel="engagement"`, `milestone_<name>`) |
+//! | [`Instrument`] handles on a service's own [`define::Definition`]s | the service's instruments |
 //! | [`BusinessMetrics::record_session_end`], [`EngagementSession::end`] or drop | `business.session_duration` |
 //! | [`BusinessMetrics::set_active_users`] | `business.active_users` |
 //! | any refusal | `business.rejected_events{reason}` |
 //!
 //! # Label discipline
 //!
-//! Attribute keys are fixed by the API, so no user id, session id or timestamp can
-//! become a label. Closed sets are enums ([`DeviceType`], [`CheckoutStep`],
-//! [`UserTier`], [`ActiveWindow`]); free-form values pass a [`LabelPolicy`] that trims,
+//! Attribute keys are fixed by the definitions, so no user id, session id or
+//! timestamp can become a label. Closed sets are enums ([`DeviceType`],
+//! [`CheckoutStep`], [`UserTier`], [`ActiveWindow`], or the service's own from
+//! [`closed_set!`]); free-form values pass a [`LabelPolicy`] that trims,
 //! refuses empty and overlong values, replaces unsafe characters with `_`, and maps
 //! values outside an optional per-[`Dimension`] allowlist to `other`. The exporter
 //! crate adds a per-instrument cardinality limit.
@@ -94,9 +168,10 @@
 //! ([`with_series_cache_capacity`](BusinessMetricsBuilder::with_series_cache_capacity));
 //! past that, combinations are recorded the same way at the cost of a plain call.
 //! Cached series are never dropped while the instance lives: with delta temporality
-//! the SDK keeps them instead of evicting idle ones. Checkout steps and purchase
-//! conversions are cached; other conversion types, milestones, feature usage,
-//! sessions and active users take the plain path.
+//! the SDK keeps them instead of evicting idle ones. The steps and conversions of
+//! every catalog funnel, sales, and each service instrument's attribute values are
+//! cached; conversion types no funnel records, milestones, feature usage, sessions
+//! and active users take the plain path.
 //!
 //! For the hottest paths, resolve a combination once and hold the handle, as one
 //! would hold a pre-bound instrument: [`BusinessMetrics::bind_funnel`] and
