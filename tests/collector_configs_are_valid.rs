@@ -1256,6 +1256,11 @@ fn docker_compose_runs_the_whole_stack_with_pinned_images_on_loopback_ports() {
         ),
         ("prometheus", "./prometheus/rules", "/etc/prometheus/rules"),
         (
+            "prometheus",
+            "./generated/prometheus/rules",
+            "/etc/prometheus/generated",
+        ),
+        (
             "alertmanager",
             "./alertmanager/alertmanager.yml",
             "/etc/alertmanager/alertmanager.yml",
@@ -1269,6 +1274,11 @@ fn docker_compose_runs_the_whole_stack_with_pinned_images_on_loopback_ports() {
             "grafana",
             "./grafana/dashboards",
             "/var/lib/grafana/dashboards",
+        ),
+        (
+            "grafana",
+            "./generated/grafana",
+            "/var/lib/grafana/generated-dashboards",
         ),
     ];
     for (service, host, target) in expected_mounts {
