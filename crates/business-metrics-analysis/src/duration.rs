@@ -109,6 +109,32 @@ pub fn format_promql_duration(duration: Duration) -> String {
     }
 }
 
+/// Formats a duration the way a person writes it in Prometheus syntax, largest units
+/// first: `1h`, `1h30m`, `1w` (7 days), `1s500ms`; what [`parse_duration`] reads back.
+///
+/// ```
+/// use std::time::Duration;
+/// use business_metrics_analysis::format_duration;
+///
+/// assert_eq!(format_duration(Duration::from_secs(5_400)), "1h30m");
+/// ```
+#[must_use]
+pub fn format_duration(duration: Duration) -> String {
+    let mut rest = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    if rest == 0 {
+        return "0s".to_owned();
+    }
+    let mut out = String::new();
+    for (unit, unit_ms) in UNITS {
+        let count = rest / unit_ms;
+        if count > 0 {
+            out.push_str(&format!("{count}{unit}"));
+            rest -= count * unit_ms;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +155,19 @@ mod tests {
             "", "5", "m", "5x", "30m1h", "1h1h", "1.5h", "-5m", "0s", "5 m",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn durations_are_written_largest_unit_first() {
+        assert_eq!(format_duration(Duration::from_secs(3_600)), "1h");
+        assert_eq!(format_duration(Duration::from_secs(5_400)), "1h30m");
+        assert_eq!(format_duration(Duration::from_secs(7 * 86_400)), "1w");
+        assert_eq!(format_duration(Duration::from_millis(1_500)), "1s500ms");
+        assert_eq!(format_duration(Duration::ZERO), "0s");
+        for text in ["1h", "1h30m", "2d3h", "1y2w", "250ms", "59m59s"] {
+            let d = parse_duration(text).unwrap_or_default();
+            assert_eq!(format_duration(d), text);
         }
     }
 

@@ -83,6 +83,23 @@ pub enum AnalysisError {
         /// The PromQL.
         query: String,
     },
+    /// A money query gave a value that is no amount of money: not a number, infinite,
+    /// negative, or above 2^53 minor units (beyond what a Prometheus float holds exactly).
+    #[error(
+        "the {role} query `{query}` gave {reason} for the series {series}; amounts of \
+         money are whole minor units from 0 to 2^53, so check how the metric is recorded \
+         (a counter or gauge of minor units per currency)"
+    )]
+    InvalidAmount {
+        /// Which query (`revenue`).
+        role: String,
+        /// The PromQL.
+        query: String,
+        /// The series' labels, PromQL style.
+        series: String,
+        /// What is wrong with the value, e.g. `a negative value (-500)`.
+        reason: String,
+    },
     /// A statistic was undefined for another reason.
     #[error(transparent)]
     Stats(#[from] StatsError),
@@ -108,6 +125,7 @@ impl AnalysisError {
                 | Self::InvalidStepLabel { .. }
                 | Self::TooFewPoints { .. }
                 | Self::ConstantSeries { .. }
+                | Self::InvalidAmount { .. }
                 | Self::Stats(_)
         )
     }

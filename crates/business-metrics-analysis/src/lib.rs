@@ -1,6 +1,7 @@
 //! Analyses of business metrics stored in Prometheus: conversion funnels per segment
-//! with an experiment significance test, and the correlation of a technical metric
-//! (latency, errors) with a business one (checkouts, revenue), lag included.
+//! with an experiment significance test, the correlation of a technical metric
+//! (latency, errors) with a business one (checkouts, revenue), lag included, and money
+//! per currency shown by its ISO 4217 exponent.
 //!
 //! This crate only speaks the Prometheus HTTP API; it knows nothing of OpenTelemetry.
 //! The series it reads are those `business-metrics` records and
@@ -10,14 +11,15 @@
 //! # Getting started
 //!
 //! The same analyses are available from the command line as `bizmetrics`
-//! (`bizmetrics correlate --help`, `bizmetrics funnel --help`). From Rust, build a
+//! (`bizmetrics correlate --help`, `bizmetrics funnel --help`,
+//! `bizmetrics revenue --help`). From Rust, build a
 //! [`PrometheusClient`] and run an analysis inside your Tokio runtime:
 //!
 //! ```no_run
 //! use std::time::{Duration, SystemTime};
 //! use business_metrics_analysis::{
-//!     correlate, discover_funnel, funnel, CorrelationRequest, FunnelName, FunnelSpec,
-//!     PrometheusClient, Segmentation,
+//!     correlate, discover_funnel, funnel, revenue, CorrelationRequest, FunnelName,
+//!     FunnelSpec, LabelName, MetricName, PrometheusClient, RevenueRequest, Segmentation,
 //! };
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -61,6 +63,14 @@
 //! .with_max_lag(6); // up to 30 minutes
 //! let report = correlate(&client, &request).await?;
 //! println!("{} (r = {:.2}, {} points)", report.summary, report.pearson, report.points);
+//!
+//! // Revenue per region and currency over the last hour, and MRR now.
+//! let by_region = RevenueRequest::revenue(hour).with_by(LabelName::new("region")?)?;
+//! println!("{}", revenue(&client, &by_region, Some(end)).await?);
+//! let mrr = RevenueRequest::gauge(MetricName::new("saas_mrr_cents")?);
+//! for row in revenue(&client, &mrr, Some(end)).await?.rows {
+//!     println!("{}: {}", row.currency, row.formatted()); // e.g. "USD: 69800.00 USD"
+//! }
 //! # Ok(())
 //! # }
 //! ```
@@ -83,6 +93,40 @@
 //!   `bizmetrics funnel --funnel signup` does for a funnel without a built-in order.
 //!
 //! The report says which ([`FunnelReport::steps_from`]: `definition` or `prometheus`).
+//!
+//! # Money
+//!
+//! Money is recorded as integer minor units of an ISO 4217 currency with a `currency`
+//! label ([`CURRENCY_LABEL`]): the counter [`REVENUE_METRIC`]
+//! (`business_revenue_cents_total{product_category, payment_method, region,
+//! currency}`), the histogram `business_order_value_cents` (its `_sum` is a counter),
+//! and the money instruments a service defines, such as the gauge
+//! `saas_mrr_cents{plan, region, currency}`. A [`RevenueRequest`] reads one of them:
+//!
+//! - a counter ([`RevenueRequest::revenue`], [`RevenueRequest::counter`]): its
+//!   `increase()` over a range, summed by currency;
+//! - a gauge ([`RevenueRequest::gauge`]): its latest value, summed by currency;
+//!
+//! and, with [`RevenueRequest::with_by`], by one more label ([`LabelName`]). The
+//! [`RevenueReport`] has one row per segment and currency, its amount rounded to
+//! whole minor units. The currency's exponent ([`IsoCurrency`], from the
+//! `iso_currency` crate's ISO 4217 table: JPY 0, USD 2, KWD 3) says how it is shown
+//! ([`format_minor`], [`format_money`]): `1499 JPY`, `1499.00 USD`, `1.499 KWD`,
+//! exactly, with no floating point. A label that is not an ISO 4217 code with an
+//! exponent is never guessed: it stays in minor units with the note
+//! [`UNKNOWN_CURRENCY_NOTE`]. A value that is NaN, infinite, negative or above
+//! [`MAX_EXACT_MINOR`] (2^53, where floats stop holding every integer) is
+//! [`AnalysisError::InvalidAmount`].
+//!
+//! ```
+//! use business_metrics_analysis::{format_minor, format_money};
+//!
+//! assert_eq!(format_minor(149_900, 2), "1499.00");
+//! assert_eq!(format_money(5, "USD"), "0.05 USD");
+//! assert_eq!(format_money(7, "KWD"), "0.007 KWD");
+//! assert_eq!(format_money(1_499, "JPY"), "1499 JPY");
+//! assert_eq!(format_money(250, "XBT"), "250 XBT (unknown currency: minor units)");
+//! ```
 //!
 //! # What the numbers mean
 //!
@@ -120,6 +164,10 @@ mod definition;
 mod duration;
 mod error;
 mod funnel;
+mod money;
+mod names;
+mod revenue;
+mod revenue_report;
 pub mod stats;
 mod step_order;
 
@@ -135,10 +183,20 @@ pub use definition::{
     DefinitionError, FunnelName, FunnelSpec, FunnelSteps, StepName, StepsFrom, CHECKOUT_FUNNEL,
     CHECKOUT_STEPS, ERROR_STEP_SUFFIX, MAX_NAME_BYTES, MILESTONE_STEP_PREFIX,
 };
-pub use duration::{format_promql_duration, parse_duration, DurationError};
+pub use duration::{format_duration, format_promql_duration, parse_duration, DurationError};
 pub use error::AnalysisError;
 pub use funnel::{
     build_report, funnel, funnel_query, FunnelReport, SegmentFunnel, Segmentation, StepStats,
     VariantComparison, CONTROL_VARIANT, FUNNEL_METRIC, SIGNIFICANCE_LEVEL,
 };
+pub use money::{
+    format_minor, format_money, CurrencyLabel, IsoCurrency, MISSING_CURRENCY_NOTE,
+    UNKNOWN_CURRENCY_NOTE,
+};
+pub use names::{LabelName, MetricName, NameError};
+pub use revenue::{
+    build_revenue_report, revenue, Reading, RevenueRequest, ALL_SEGMENTS, CURRENCY_LABEL,
+    MAX_EXACT_MINOR, REVENUE_METRIC,
+};
+pub use revenue_report::{RevenueReport, RevenueRow};
 pub use step_order::{discover_funnel, step_order_query};

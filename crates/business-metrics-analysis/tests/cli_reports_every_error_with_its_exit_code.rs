@@ -12,7 +12,8 @@ mod support;
 
 use std::process::Output;
 
-use support::{bizmetrics, correlate_args, free_port, funnel_args, start_prometheus};
+use support::money::BROKEN;
+use support::{bizmetrics, correlate_args, free_port, funnel_args, revenue_args, start_prometheus};
 
 fn assert_fails(output: &Output, code: i32, needles: &[&str]) {
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -46,6 +47,8 @@ fn an_unreachable_prometheus_exits_3() {
     let output = bizmetrics(&["funnel", "--prometheus", &url, "--range", "1h"]);
     assert_fails(&output, 3, &["cannot reach prometheus", &url]);
     let output = correlate(&url, "a", "b", "1h", "1700000000");
+    assert_fails(&output, 3, &["cannot reach prometheus"]);
+    let output = bizmetrics(&revenue_args(&url, "1700000000", &["--range", "1h"]));
     assert_fails(&output, 3, &["cannot reach prometheus"]);
 }
 
@@ -103,6 +106,65 @@ fn bad_arguments_exit_2() {
         "1h",
     ]);
     assert_fails(&output, 2, &["--step"]);
+}
+
+#[test]
+fn bad_revenue_arguments_exit_2() {
+    // Metric names: `[a-zA-Z_:][a-zA-Z0-9_:]*`; label names: `[a-zA-Z_][a-zA-Z0-9_]*`.
+    let output = bizmetrics(&["revenue", "--range", "1h", "--metric", "saas-mrr"]);
+    assert_fails(
+        &output,
+        2,
+        &[
+            "--metric",
+            "invalid metric name `saas-mrr`: `-` at byte 4 is not allowed",
+            "[a-zA-Z_:][a-zA-Z0-9_:]*",
+        ],
+    );
+    let output = bizmetrics(&["revenue", "--range", "1h", "--metric", "mrr{plan=\"pro\"}"]);
+    assert_fails(&output, 2, &["--metric", "`{` at byte 3 is not allowed"]);
+    let output = bizmetrics(&["revenue", "--range", "1h", "--metric", ""]);
+    assert_fails(&output, 2, &["--metric", "empty metric name"]);
+    let output = bizmetrics(&["revenue", "--range", "1h", "--by", "job:region"]);
+    assert_fails(
+        &output,
+        2,
+        &[
+            "--by",
+            "invalid label name `job:region`: `:` at byte 3 is not allowed",
+            "[a-zA-Z_][a-zA-Z0-9_]*",
+        ],
+    );
+    let output = bizmetrics(&["revenue", "--range", "1h", "--by", "1region"]);
+    assert_fails(&output, 2, &["--by", "it starts with `1`"]);
+    // Every amount is split by currency already; no request is made.
+    let output = bizmetrics(&["revenue", "--range", "1h", "--by", "currency"]);
+    assert_fails(
+        &output,
+        2,
+        &["invalid segment label `currency`: every amount is split by currency already"],
+    );
+
+    // A counter needs its window; a gauge needs its metric and has no window.
+    let output = bizmetrics(&["revenue"]);
+    assert_fails(&output, 2, &["--range"]);
+    let output = bizmetrics(&["revenue", "--range", "1x"]);
+    assert_fails(&output, 2, &["unknown unit `x`"]);
+    let output = bizmetrics(&["revenue", "--gauge"]);
+    assert_fails(&output, 2, &["--metric"]);
+    let output = bizmetrics(&[
+        "revenue",
+        "--gauge",
+        "--metric",
+        "saas_mrr_cents",
+        "--range",
+        "1h",
+    ]);
+    assert_fails(&output, 2, &["--range", "cannot be used with", "--gauge"]);
+    let output = bizmetrics(&["revenue", "--range", "1h", "--end", "yesterday"]);
+    assert_fails(&output, 2, &["--end", "yesterday"]);
+    let output = bizmetrics(&["revenue", "--range", "1h", "--prometheus", "ftp://host"]);
+    assert_fails(&output, 2, &["invalid prometheus url"]);
 }
 
 #[test]
@@ -206,4 +268,44 @@ fn query_and_data_problems_exit_4_and_5_with_advice() {
         5,
         &["technical series `shop_constant` is constant"],
     );
+
+    // Money: no data in the range, and values that are no amount of money (never
+    // printed, NaN not even named).
+    let output = bizmetrics(&revenue_args(url, "1000000000", &["--range", "1h"]));
+    assert_fails(
+        &output,
+        5,
+        &[
+            "revenue query `sum by (currency) (increase(business_revenue_cents_total[3600s]))` \
+             returned no data",
+        ],
+    );
+    let output = bizmetrics(&revenue_args(
+        url,
+        &end,
+        &["--range", "1h", "--metric", "no_such_cents_total"],
+    ));
+    assert_fails(&output, 5, &["returned no data"]);
+    let reasons = [
+        "a negative value (-500)",
+        "a value that is not a number",
+        "an infinite value",
+    ];
+    for ((metric, _), reason) in BROKEN.iter().zip(reasons) {
+        let output = bizmetrics(&revenue_args(
+            url,
+            &end,
+            &["--metric", metric, "--gauge", "--json"],
+        ));
+        assert_fails(
+            &output,
+            5,
+            &[
+                &format!("the revenue query `sum by (currency) ({metric})` gave {reason}"),
+                "for the series {currency=\"USD\"}",
+                "whole minor units from 0 to 2^53",
+            ],
+        );
+        assert!(output.stdout.is_empty(), "{metric}: nothing is printed");
+    }
 }

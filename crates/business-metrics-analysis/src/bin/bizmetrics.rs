@@ -1,4 +1,5 @@
-//! `bizmetrics`: funnel and correlation analyses of business metrics in Prometheus.
+//! `bizmetrics`: funnel, correlation and revenue analyses of business metrics in
+//! Prometheus.
 //!
 //! ```text
 //! bizmetrics correlate --prometheus http://localhost:9090 \
@@ -8,6 +9,9 @@
 //! bizmetrics funnel --prometheus http://localhost:9090 --range 1h --by experiment_variant
 //! bizmetrics funnel --funnel signup --range 1d --by source
 //! bizmetrics funnel --funnel signup --steps landing_view,signup_started,subscribed --range 1d
+//! bizmetrics revenue --prometheus http://localhost:9090 --range 1h
+//! bizmetrics revenue --range 1d --by region --json
+//! bizmetrics revenue --metric saas_mrr_cents --gauge --by plan
 //! ```
 //!
 //! `funnel` analyses the funnel named by `--funnel` (the `funnel` label; default
@@ -17,10 +21,26 @@
 //! (`…_error`) and milestones (`milestone_…`) left out. The report says which
 //! (`steps from definition` or `steps from prometheus`; `"steps_from"` in `--json`).
 //!
+//! `revenue` reads money recorded in integer minor units with a `currency` label: a
+//! counter's increase over `--range` (`--metric`, default `business_revenue_cents_total`),
+//! or with `--gauge` a gauge's latest value (`--metric saas_mrr_cents --gauge`), summed
+//! by currency and by the `--by` label if given. Amounts are shown in major units with
+//! exactly the currency's ISO 4217 exponent of decimals:
+//!
+//! ```text
+//! revenue over 1h: 1499 JPY, 1.499 KWD, 1499.00 USD
+//! ```
+//!
+//! A currency label that is not an ISO 4217 code with an exponent is shown in minor
+//! units with the note `(unknown currency: minor units)`. `--json` gives per row the
+//! segment, currency, exponent, `amount_minor` (an integer) and `amount_major` (a
+//! string, exact). A value that is NaN, infinite, negative or above 2^53 is a data
+//! problem (exit 5).
+//!
 //! Exit codes: 0 success; 2 usage (bad arguments, durations, URL); 3 Prometheus
 //! unreachable or too slow; 4 Prometheus rejected the query or answered something
 //! else than its API; 5 a data problem (several series where one is needed, no data,
-//! too few aligned points, a constant series).
+//! too few aligned points, a constant series, a value that is no amount of money).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
@@ -28,8 +48,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use business_metrics_analysis::{
     discover_funnel, parse_duration, AnalysisError, ClientError, CorrelationReport,
-    CorrelationRequest, FunnelName, FunnelReport, FunnelSpec, FunnelSteps, PrometheusClient,
-    Segmentation, StepName, StepsFrom, CHECKOUT_FUNNEL, DEFAULT_MIN_POINTS,
+    CorrelationRequest, FunnelName, FunnelReport, FunnelSpec, FunnelSteps, LabelName, MetricName,
+    PrometheusClient, RevenueRequest, Segmentation, StepName, StepsFrom, CHECKOUT_FUNNEL,
+    DEFAULT_MIN_POINTS,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -46,9 +67,10 @@ const EXIT_DATA: u8 = 5;
 #[command(
     name = "bizmetrics",
     version,
-    about = "Funnel and correlation analyses of business metrics stored in Prometheus",
+    about = "Funnel, correlation and revenue analyses of business metrics stored in Prometheus",
     after_help = "Exit codes: 0 ok, 2 usage, 3 Prometheus unreachable, 4 query error, \
-                  5 data problem (several series, no data, too few points, constant series)"
+                  5 data problem (several series, no data, too few points, constant series, \
+                  a value that is no amount of money)"
 )]
 struct Cli {
     /// Base URL of the Prometheus server.
@@ -112,6 +134,26 @@ enum Command {
         #[arg(long, value_enum)]
         by: Option<By>,
         /// End of the window as Unix seconds (default: now).
+        #[arg(long, value_parser = parse_end)]
+        end: Option<SystemTime>,
+    },
+    /// Money per currency: a counter's increase over a range, or a gauge's latest value.
+    Revenue {
+        /// The money instrument, in minor units with a `currency` label (default:
+        /// business_revenue_cents_total; required with --gauge).
+        #[arg(long, value_name = "NAME")]
+        metric: Option<MetricName>,
+        /// Read --metric as a gauge, its latest value (e.g. saas_mrr_cents), instead of
+        /// a counter's increase over --range.
+        #[arg(long, requires = "metric", conflicts_with = "range")]
+        gauge: bool,
+        /// Window ending at --end over which the counter's increase is taken, e.g. 1h.
+        #[arg(long, value_parser = parse_duration, required_unless_present = "gauge")]
+        range: Option<Duration>,
+        /// Split the amounts by a label besides currency, e.g. region.
+        #[arg(long, value_name = "LABEL")]
+        by: Option<LabelName>,
+        /// End of the window (the gauge's time) as Unix seconds (default: now).
         #[arg(long, value_parser = parse_end)]
         end: Option<SystemTime>,
     },
@@ -247,6 +289,38 @@ async fn run(cli: Cli) -> anyhow::Result<String> {
                 Ok(serde_json::to_string_pretty(&report)?)
             } else {
                 Ok(funnel_table(&report))
+            }
+        }
+        Command::Revenue {
+            metric,
+            gauge,
+            range,
+            by,
+            end,
+        } => {
+            let request = match (metric, range, gauge) {
+                (Some(metric), _, true) => RevenueRequest::gauge(metric),
+                (Some(metric), Some(range), false) => RevenueRequest::counter(metric, range),
+                (None, Some(range), false) => RevenueRequest::revenue(range),
+                (None, _, true) | (_, None, false) => {
+                    return Err(AnalysisError::InvalidArgument {
+                        name: "--range".to_owned(),
+                        reason: "give the counter's window, e.g. --range 1h, or read a \
+                                 gauge with --metric NAME --gauge"
+                            .to_owned(),
+                    }
+                    .into())
+                }
+            };
+            let request = match by {
+                Some(by) => request.with_by(by)?,
+                None => request,
+            };
+            let report = business_metrics_analysis::revenue(&client, &request, end).await?;
+            if cli.json {
+                Ok(serde_json::to_string_pretty(&report)?)
+            } else {
+                Ok(report.to_string())
             }
         }
     }

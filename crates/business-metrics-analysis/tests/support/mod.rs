@@ -15,6 +15,8 @@
     clippy::suboptimal_flops
 )]
 
+pub mod money;
+
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::process::{Command, Output, Stdio};
@@ -148,9 +150,9 @@ impl Window {
 }
 
 /// Writes the OpenMetrics text: a technical gauge, a business gauge trailing it, a
-/// constant gauge, a gauge with two series, and funnel counters per funnel, step,
+/// constant gauge, a gauge with two series, funnel counters per funnel, step,
 /// variant, device and source whose increase over the last hour is exactly the totals of
-/// [`FUNNELS`].
+/// [`FUNNELS`], and the money of [`money`].
 /// The counters grow linearly, so the answer is exact although Prometheus 3's
 /// left-open window (end - 1h, end] leaves out the sample at its start and
 /// `increase()` extrapolates the 59 minutes it sees to the hour.
@@ -217,6 +219,7 @@ pub fn openmetrics(window: Window) -> String {
             }
         }
     }
+    money::write_money(&mut out, window);
     out.push_str("# EOF\n");
     out
 }
@@ -378,6 +381,13 @@ pub fn correlate_args<'a>(
         "--end",
         end,
     ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// `bizmetrics revenue` arguments at `end`, followed by `extra`.
+pub fn revenue_args<'a>(url: &'a str, end: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["revenue", "--prometheus", url, "--end", end];
     args.extend_from_slice(extra);
     args
 }
