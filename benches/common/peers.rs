@@ -21,7 +21,7 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use tokio::runtime::Runtime;
 
 use super::exposition::{http_get, render_registry, serve_text};
-use super::workload::{Event, Pools, CURRENCY, PURCHASE, STEPS, UPDATES_PER_EVENT};
+use super::workload::{Event, Pools, CURRENCY, FUNNEL, PURCHASE, STEPS, UPDATES_PER_EVENT};
 
 /// The cardinality limit every SDK-based peer gets on every instrument: twice the
 /// largest instrument of the ~10k-series workload (5,000 revenue series), so nothing
@@ -301,6 +301,7 @@ impl RawSdk {
             self.funnel.add(
                 1,
                 &[
+                    KeyValue::new(keys::FUNNEL, FUNNEL),
                     KeyValue::new(keys::STEP, step),
                     KeyValue::new(keys::SOURCE, self.value(ev.source)),
                     KeyValue::new(keys::DEVICE_TYPE, device),
@@ -331,10 +332,10 @@ impl RawSdk {
         );
         self.order_value.record(
             ev.amount_cents,
-            &[KeyValue::new(
-                keys::PRODUCT_CATEGORY,
-                self.value(ev.category),
-            )],
+            &[
+                KeyValue::new(keys::PRODUCT_CATEGORY, self.value(ev.category)),
+                KeyValue::new(keys::CURRENCY, CURRENCY),
+            ],
         );
     }
 }
@@ -436,7 +437,7 @@ impl PromCrate {
         let device = ev.device.as_str();
         for &step in STEPS {
             self.funnel
-                .with_label_values(&[step, ev.source, device, ev.variant])
+                .with_label_values(&[FUNNEL, step, ev.source, device, ev.variant])
                 .inc();
         }
         self.conversions
@@ -449,7 +450,7 @@ impl PromCrate {
             .with_label_values(&[ev.category, ev.payment, ev.region, CURRENCY])
             .inc_by(ev.amount_cents);
         self.order_value
-            .with_label_values(&[ev.category])
+            .with_label_values(&[ev.category, CURRENCY])
             .observe(ev.amount_cents as f64);
     }
 

@@ -10,10 +10,14 @@ use business_metrics::{CheckoutStep, DeviceType, CHECKOUT_STEP_VALUES};
 /// step values without `checkout_error`.
 pub const STEPS: &[&str] = CHECKOUT_STEP_VALUES.split_at(CheckoutStep::ALL.len()).0;
 
-/// The conversion type of a purchase.
-pub const PURCHASE: &str = "purchase";
+/// The conversion type of a purchase: the checkout funnel's.
+pub const PURCHASE: &str = <CheckoutStep as business_metrics::Funnel>::DEFINITION.conversion_type;
 
-/// The currency of every sale (a constant label of `business.revenue_cents`).
+/// The `funnel` attribute of the checkout's steps.
+pub const FUNNEL: &str = <CheckoutStep as business_metrics::Funnel>::DEFINITION.name;
+
+/// The currency of every sale (a constant label of `business.revenue_cents` and
+/// `business.order_value_cents`).
 pub const CURRENCY: &str = "USD";
 
 /// Instrument updates per purchase event.

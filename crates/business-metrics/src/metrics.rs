@@ -40,6 +40,22 @@ pub fn instrumentation_scope() -> InstrumentationScope {
         .build()
 }
 
+/// The cache key of a context in its funnel's cache: source, device and variant.
+#[inline]
+fn funnel_key<'a>(ctx: &FunnelContext<'a>) -> [&'a str; 3] {
+    [
+        ctx.source,
+        ctx.device_type.as_str(),
+        ctx.experiment_variant.unwrap_or(DEFAULT_EXPERIMENT_VARIANT),
+    ]
+}
+
+/// The pre-resolved contexts of one funnel.
+struct FunnelCache {
+    definition: FunnelDefinition,
+    series: SeriesCache<FunnelSeries>,
+}
+
 /// A label value to keep: reference counted, so every copy the SDK or a cached
 /// attribute set makes shares one allocation.
 pub(crate) fn string_value(v: Cow<'_, str>) -> StringValue {
@@ -57,7 +73,8 @@ pub(crate) struct Inner {
     pub(crate) policy: LabelPolicy,
     clock: Arc<dyn Clock>,
     pub(crate) window: Arc<RevenueWindow>,
-    funnels: SeriesCache<FunnelSeries>,
+    /// One cache per catalog funnel, in catalog order.
+    funnels: Box<[FunnelCache]>,
     sales: SeriesCache<SaleSeries>,
     /// The label values of funnel contexts and sales, one copy each.
     values: SharedValues,
@@ -74,7 +91,9 @@ impl Inner {
     /// Hands the counts of every cached counter series to the SDK. Runs before each
     /// collection, from the callback of `business.pending_counts`.
     pub(crate) fn flush(&self) {
-        self.funnels.for_each(FunnelSeries::flush_steps);
+        for f in &*self.funnels {
+            f.series.for_each(FunnelSeries::flush_steps);
+        }
         for series in self
             .conversions
             .lock()
@@ -124,7 +143,10 @@ impl fmt::Debug for Inner {
             .field("catalog", &self.catalog)
             .field("policy", &self.policy)
             .field("clock", &self.clock)
-            .field("cached_funnels", &self.funnels.len())
+            .field(
+                "cached_funnels",
+                &self.funnels.iter().map(|f| f.series.len()).sum::<usize>(),
+            )
             .field("cached_sales", &self.sales.len())
             .finish_non_exhaustive()
     }
@@ -218,7 +240,15 @@ impl BusinessMetricsBuilder {
             policy: self.policy,
             clock: self.clock,
             window,
-            funnels: SeriesCache::new(cache_capacity),
+            funnels: self
+                .catalog
+                .funnels()
+                .iter()
+                .map(|f| FunnelCache {
+                    definition: *f,
+                    series: SeriesCache::new(cache_capacity),
+                })
+                .collect(),
             sales: SeriesCache::new(cache_capacity),
             values: SharedValues::new(cache_capacity),
             order_values: Mutex::new(HashMap::new()),
@@ -363,42 +393,65 @@ impl BusinessMetrics {
         Ok(StringValue::from(format!("{MILESTONE_PREFIX}{name}")))
     }
 
-    /// The definition of funnel `F`, if the instance's catalog holds it.
-    fn registered<F: Funnel>(&self) -> Result<&FunnelDefinition, RecordError> {
-        let name = F::DEFINITION.name;
-        match self.inner.catalog.funnel(name) {
-            Some(d) if *d == F::DEFINITION => Ok(d),
-            _ => Err(RecordError::NotInCatalog { name }),
-        }
+    /// The cache of the funnel named `name`.
+    #[inline]
+    fn funnel_cache(&self, name: &str) -> Option<&FunnelCache> {
+        // The definition's name is usually the very literal the catalog holds: a
+        // pointer comparison finds it without reading the bytes.
+        let funnels = &self.inner.funnels;
+        funnels
+            .iter()
+            .find(|f| std::ptr::eq(f.definition.name, name))
+            .or_else(|| funnels.iter().find(|f| f.definition.name == name))
     }
 
-    /// The series of a funnel context: cached after the first validation.
+    /// The series of a funnel context: cached after the first validation. Only a
+    /// combination not cached yet checks that the catalog holds this very funnel (a
+    /// cached one was inserted after that check).
+    #[inline]
     pub(crate) fn funnel_series<F: Funnel>(
         &self,
         ctx: &FunnelContext<'_>,
     ) -> Result<Resolved<'_, FunnelSeries>, RecordError> {
-        let definition = self.registered::<F>()?;
-        self.resolve_funnel(definition, ctx)
-    }
-
-    fn resolve_funnel(
-        &self,
-        definition: &FunnelDefinition,
-        ctx: &FunnelContext<'_>,
-    ) -> Result<Resolved<'_, FunnelSeries>, RecordError> {
-        let key = [
-            definition.name,
-            ctx.source,
-            ctx.device_type.as_str(),
-            ctx.experiment_variant.unwrap_or(DEFAULT_EXPERIMENT_VARIANT),
-        ];
-        let funnels = &self.inner.funnels;
-        if let Some(series) = funnels.get(&key) {
+        let name = F::DEFINITION.name;
+        let Some(cache) = self.funnel_cache(name) else {
+            return Err(RecordError::NotInCatalog { name });
+        };
+        let key = funnel_key(ctx);
+        if let Some(series) = cache.series.get(&key) {
             return Ok(Resolved::Cached(series));
         }
+        if cache.definition != F::DEFINITION {
+            return Err(RecordError::NotInCatalog { name });
+        }
+        self.insert_funnel(cache, ctx, &key)
+    }
+
+    /// The series of a context of the funnel in `cache`.
+    #[inline]
+    fn resolve_funnel<'c>(
+        &'c self,
+        cache: &'c FunnelCache,
+        ctx: &FunnelContext<'_>,
+    ) -> Result<Resolved<'c, FunnelSeries>, RecordError> {
+        let key = funnel_key(ctx);
+        if let Some(series) = cache.series.get(&key) {
+            return Ok(Resolved::Cached(series));
+        }
+        self.insert_funnel(cache, ctx, &key)
+    }
+
+    #[cold]
+    fn insert_funnel<'c>(
+        &self,
+        cache: &'c FunnelCache,
+        ctx: &FunnelContext<'_>,
+        key: &[&str; 3],
+    ) -> Result<Resolved<'c, FunnelSeries>, RecordError> {
+        let definition = &cache.definition;
         let labels = self.funnel_labels(definition.name, ctx)?;
         Ok(
-            match funnels.insert_with(&key, || {
+            match cache.series.insert_with(key, || {
                 FunnelSeries::new(definition, labels.clone(), Binding::Bound)
             }) {
                 Some(series) => Resolved::Cached(series),
@@ -415,6 +468,7 @@ impl BusinessMetrics {
     ///
     /// # Errors
     /// A context refused by the label policy, or a funnel not in the catalog.
+    #[inline]
     pub fn record_step<F: Funnel>(
         &self,
         step: F,
@@ -496,8 +550,13 @@ impl BusinessMetrics {
                     .apply(Dimension::ConversionType, conversion_type)?,
             ))
         })())?;
-        if let Some(definition) = self.inner.catalog.funnel_converting_to(&conversion_type) {
-            let series = self.rejected(self.resolve_funnel(definition, ctx))?;
+        let funnel = self
+            .inner
+            .funnels
+            .iter()
+            .find(|f| f.definition.conversion_type == conversion_type);
+        if let Some(cache) = funnel {
+            let series = self.rejected(self.resolve_funnel(cache, ctx))?;
             series.get().add_conversion(&self.inner, secs);
             return Ok(());
         }
