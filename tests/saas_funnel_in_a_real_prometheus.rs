@@ -200,6 +200,40 @@ async fn prometheus_with_the_generated_rules_and_bizmetrics_read_the_signup_funn
     .await;
     assert!(mrr_major > 0.0);
 
+    // Every query of the generated dashboards evaluates, and the funnel's and the
+    // MRR panels have data.
+    let mut with_data = Vec::new();
+    for file in ["funnel_signup.json", "money.json"] {
+        let path = support::repo_path(&format!("examples/saas/generated/grafana/{file}"));
+        let dashboard: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"]
+                    .as_str()
+                    .unwrap()
+                    .replace("$__range", "10m")
+                    .replace("$__rate_interval", "1m");
+                let result = prometheus
+                    .query(&expr)
+                    .await
+                    .unwrap_or_else(|e| panic!("{file}: {}: {e}", panel["title"]));
+                if !result.is_empty() {
+                    with_data.push(panel["title"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    for title in [
+        "Entries per step over the range, in funnel order",
+        "saas_mrr_cents: in major units",
+    ] {
+        assert!(
+            with_data.iter().any(|t| t == title),
+            "{title}: {with_data:?}"
+        );
+    }
+
     // Every generated rule evaluates without error, and the absence alert is quiet.
     let groups = prometheus.api("/api/v1/rules", &[]).await.unwrap();
     let rules: Vec<&Value> = groups["groups"]

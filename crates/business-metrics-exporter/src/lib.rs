@@ -70,8 +70,11 @@
 //! - **Resource**: `service.name`, `service.version` (if given), a
 //!   `service.instance.id` unique per process (a random UUID v4), and
 //!   `deployment.environment` if given; many replicas are summed in PromQL.
-//! - **Views** from `business_metrics::catalog::CATALOG`: explicit bucket boundaries
-//!   and the allowed attribute keys of each business instrument.
+//! - **Views** from the catalog ([`ExporterBuilder::with_catalog`]; the built-in one by
+//!   default): bucket boundaries (explicit, or exponential over OTLP) and the allowed
+//!   attribute keys of each business instrument, the service's own included.
+//!   [`MetricsGuard::business_metrics`] returns the pipeline's one instance, built
+//!   with that catalog and the label policy of [`ExporterBuilder::with_label_policy`].
 //! - **Cardinality limit** on every instrument (default
 //!   [`DEFAULT_CARDINALITY_LIMIT`]): attribute sets past it are summed into the
 //!   series with `otel.metric.overflow="true"`.

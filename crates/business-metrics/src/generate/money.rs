@@ -218,12 +218,11 @@ pub fn money_dashboard(catalog: &Catalog) -> String {
         .into_iter()
         .map(|e| {
             let (record, _) = major_rule(e);
+            let n = &e.prometheus_name;
             let title = match e.kind {
-                InstrumentKind::Counter => format!("{} per minute (major units)", e.description),
-                InstrumentKind::Histogram => {
-                    format!("{}: median over 1h (major units)", e.description)
-                }
-                _ => format!("{} (major units)", e.description),
+                InstrumentKind::Counter => format!("{n}: per minute, in major units"),
+                InstrumentKind::Histogram => format!("{n}: median over 1h, in major units"),
+                _ => format!("{n}: in major units"),
             };
             Panel {
                 title,
