@@ -145,6 +145,7 @@ impl LabelPolicy {
 
     /// The allowlist configured for a dimension, if any.
     #[must_use]
+    #[inline]
     pub fn allowlist(&self, dimension: Dimension) -> Option<&HashSet<String>> {
         if self.allowlists.is_empty() {
             return None;
@@ -170,6 +171,12 @@ impl LabelPolicy {
     }
 }
 
+/// [`is_safe`] for an ASCII byte (`false` for any other byte).
+#[inline]
+fn is_safe_ascii(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/' | b'@' | b'+')
+}
+
 fn is_safe(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/' | '@' | '+')
 }
@@ -179,7 +186,12 @@ fn check_and_sanitize(
     raw: &str,
     max_len: usize,
 ) -> Result<Cow<'_, str>, RecordError> {
-    let trimmed = raw.trim();
+    // Visible ASCII at both ends: nothing to trim.
+    let trimmed = match raw.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => raw,
+        [only] if only.is_ascii_graphic() => raw,
+        _ => raw.trim(),
+    };
     if trimmed.is_empty() {
         return Err(RecordError::EmptyValue { dimension });
     }
@@ -190,7 +202,8 @@ fn check_and_sanitize(
             max: max_len,
         });
     }
-    if trimmed.chars().all(is_safe) {
+    // Most values are short ASCII: check their bytes without decoding characters.
+    if trimmed.bytes().all(is_safe_ascii) || trimmed.chars().all(is_safe) {
         Ok(Cow::Borrowed(trimmed))
     } else {
         Ok(Cow::Owned(

@@ -22,7 +22,7 @@ use crate::registry::{Catalog, ENGAGEMENT_FUNNEL};
 use crate::revenue_window::{RevenueWindow, DEFAULT_MAX_REGIONS};
 use crate::sale_series::{SaleLabels, SaleSeries};
 use crate::series::{
-    Binding, CounterSeries, HistogramSeries, Resolved, SeriesCache, SharedValues,
+    bytes_eq, Binding, CounterSeries, HistogramSeries, Resolved, SeriesCache, SharedValues,
     DEFAULT_CACHE_CAPACITY,
 };
 use crate::types::{ActiveWindow, CheckoutStep, FunnelStep, DEFAULT_EXPERIMENT_VARIANT};
@@ -399,10 +399,13 @@ impl BusinessMetrics {
         // The definition's name is usually the very literal the catalog holds: a
         // pointer comparison finds it without reading the bytes.
         let funnels = &self.inner.funnels;
-        funnels
+        if let Some(f) = funnels
             .iter()
             .find(|f| std::ptr::eq(f.definition.name, name))
-            .or_else(|| funnels.iter().find(|f| f.definition.name == name))
+        {
+            return Some(f);
+        }
+        funnels.iter().find(|f| f.definition.name == name)
     }
 
     /// The series of a funnel context: cached after the first validation. Only a
@@ -550,11 +553,12 @@ impl BusinessMetrics {
                     .apply(Dimension::ConversionType, conversion_type)?,
             ))
         })())?;
-        let funnel = self
-            .inner
-            .funnels
-            .iter()
-            .find(|f| f.definition.conversion_type == conversion_type);
+        let funnel = self.inner.funnels.iter().find(|f| {
+            bytes_eq(
+                f.definition.conversion_type.as_bytes(),
+                conversion_type.as_bytes(),
+            )
+        });
         if let Some(cache) = funnel {
             let series = self.rejected(self.resolve_funnel(cache, ctx))?;
             series.get().add_conversion(&self.inner, secs);

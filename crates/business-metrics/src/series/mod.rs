@@ -25,4 +25,6 @@ mod table;
 
 pub(crate) use handles::{Binding, CounterSeries, HistogramSeries, LazyCounter, Once};
 pub(crate) use interner::SharedValues;
-pub(crate) use table::{Resolved, SeriesCache, DEFAULT_CACHE_CAPACITY, MAX_CACHE_CAPACITY};
+pub(crate) use table::{
+    bytes_eq, Resolved, SeriesCache, DEFAULT_CACHE_CAPACITY, MAX_CACHE_CAPACITY,
+};

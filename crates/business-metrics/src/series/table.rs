@@ -161,6 +161,10 @@ fn low_bits(n: usize) -> u8 {
 /// The length in front of a key part, and what follows it.
 #[inline]
 fn split_length(stored: &[u8]) -> Option<(usize, &[u8])> {
+    // Label values are short: one byte holds the length.
+    if let [len @ 0..=0x7f, rest @ ..] = stored {
+        return Some((usize::from(*len), rest));
+    }
     let mut n = 0usize;
     for (i, byte) in stored.iter().enumerate().take(10) {
         n |= usize::from(byte & 0x7f).checked_shl(7 * u32::try_from(i).ok()?)?;
@@ -191,7 +195,7 @@ fn key_eq(mut stored: &[u8], key: &[&str]) -> bool {
 /// `a == b`, without a call to `memcmp` for the short values labels have: up to 16
 /// bytes are compared as two overlapping words.
 #[inline]
-fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
