@@ -25,7 +25,14 @@ use tokio::sync::watch;
 
 /// Demo shop service with a traffic simulator.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Metrics: a Prometheus `/metrics` endpoint on 127.0.0.1:9464 by default; move it with \
+OTEL_EXPORTER_PROMETHEUS_PORT (0 picks a free port) and OTEL_EXPORTER_PROMETHEUS_HOST. \
+OTEL_METRICS_EXPORTER=otlp (or otlp,prometheus) with OTEL_EXPORTER_OTLP_ENDPOINT sends \
+OTLP to a collector instead."
+)]
 struct Args {
     /// Address the shop's API listens on.
     #[arg(long, env = "SHOP_LISTEN", default_value = "127.0.0.1:8080")]
