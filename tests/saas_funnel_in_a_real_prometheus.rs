@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use business_metrics::{DeviceType, FunnelContext};
 use business_metrics_exporter::ExporterKind;
 use opentelemetry::metrics::MeterProvider as _;
 use saas::simulator::{Simulator, SimulatorConfig};
@@ -25,6 +26,10 @@ use saas::{app, AppState, IncidentControl, SignupStep};
 use serde_json::Value;
 use support::servers::Prometheus;
 use support::Scrape;
+
+/// The sources and experiment variants the simulator's visitors come with.
+const SIM_SOURCES: [&str; 4] = ["google_ads", "direct", "newsletter", "social"];
+const SIM_VARIANTS: [&str; 2] = ["control", "guided_onboarding"];
 
 /// A scrape of the product every second, its generated rules evaluated every second.
 fn prometheus_config(bridge: SocketAddr) -> String {
@@ -94,6 +99,36 @@ async fn prometheus_with_the_generated_rules_and_bizmetrics_read_the_signup_funn
         return;
     };
 
+    // Every context the simulator visits from exists at 0 and is scraped before the
+    // first visit, so Prometheus holds each series from 0: the increase over a window
+    // is then the same multiple of every step's count, and the funnel's counts keep
+    // their order whatever the machine's load.
+    let metrics = telemetry.business_metrics();
+    let mut contexts = 0;
+    for source in SIM_SOURCES {
+        for device in [DeviceType::Mobile, DeviceType::Tablet, DeviceType::Desktop] {
+            for variant in SIM_VARIANTS {
+                let ctx = FunnelContext::new(source, device).with_experiment_variant(variant);
+                drop(metrics.track::<SignupStep>(&ctx, metrics.now()).unwrap());
+                contexts += 1;
+            }
+        }
+    }
+    let series = contexts * (SignupStep::ALL.len() + 1);
+    poll(
+        "every signup series at 0 in Prometheus",
+        Duration::from_secs(60),
+        async || {
+            let r = prometheus
+                .query("count(business_funnel_step_total{funnel=\"signup\"} == 0)")
+                .await
+                .ok()?;
+            let n = r.first()?["value"][1].as_str()?.parse::<usize>().ok()?;
+            (n == series).then_some(())
+        },
+    )
+    .await;
+
     // A seeded, bounded run; patient visitors, so load cannot change the choices.
     // Arrivals are paced over at least six seconds, so the 1 s scrapes see the
     // counters rise.
@@ -115,6 +150,17 @@ async fn prometheus_with_the_generated_rules_and_bizmetrics_read_the_signup_funn
         &support::servers::get_ok(&client, &format!("http://{bridge}/metrics"))
             .await
             .unwrap(),
+    );
+    // The simulator visited from no other context than the ones made above.
+    assert_eq!(
+        served
+            .samples
+            .iter()
+            .filter(|s| s.name == "business_funnel_step_total"
+                && s.labels.get("funnel").map(String::as_str) == Some("signup"))
+            .count(),
+        series,
+        "the simulator's sources, devices or variants changed: update SIM_SOURCES and SIM_VARIANTS"
     );
     let steps: Vec<&str> = SignupStep::ALL.iter().map(|s| s.as_str()).collect();
     let served_counts: Vec<f64> = steps
