@@ -12,11 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use business_metrics::generate::{self, GeneratedFile, Provenance};
+use business_metrics::generate::{self, GeneratedFile};
 use business_metrics::Catalog;
-
-/// The command that regenerates the files, as their headers name it.
-const COMMAND: &str = "cargo run -p business-metrics --example generate -- --write";
 
 fn main() -> ExitCode {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -60,11 +57,7 @@ fn main() -> ExitCode {
 
 /// The files, by the folder (relative to the repository root) they go under.
 fn built_in_files() -> Vec<(&'static str, Vec<GeneratedFile>)> {
-    let provenance = Provenance {
-        source: "crates/business-metrics/src/catalog.rs and types.rs",
-        command: COMMAND,
-    };
-    let (docs, rest): (Vec<_>, Vec<_>) = generate::files(&Catalog::built_in(), provenance)
+    let (docs, rest): (Vec<_>, Vec<_>) = generate::files(&Catalog::built_in(), generate::BUILT_IN)
         .into_iter()
         .partition(|f| f.path == Path::new("METRICS.md"));
     vec![("docs", docs), ("otel-collector/generated", rest)]

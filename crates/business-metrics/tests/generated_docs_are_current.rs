@@ -11,10 +11,7 @@ use business_metrics::generate::{self, Provenance};
 use business_metrics::Catalog;
 
 fn provenance() -> Provenance<'static> {
-    Provenance {
-        source: "crates/business-metrics/src/catalog.rs and types.rs",
-        command: "cargo run -p business-metrics --example generate -- --write",
-    }
+    generate::BUILT_IN
 }
 
 fn render() -> String {

@@ -143,6 +143,13 @@ pub const CONVERSION_TIME_BUCKETS: &[f64] = &[
     2_592_000.0,
 ];
 
+/// Where the product's generated files come from (`examples/saas/generated/`).
+pub const GENERATED: business_metrics::generate::Provenance<'static> =
+    business_metrics::generate::Provenance {
+        source: "examples/saas/src/definitions.rs",
+        command: "cargo run -p saas --bin saas-generate -- --out examples/saas/generated",
+    };
+
 /// The product's catalog: the built-in entries, the signup funnel, the product's
 /// instruments, and conversion-time buckets that reach 30 days.
 ///

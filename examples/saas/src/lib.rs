@@ -46,7 +46,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use definitions::{catalog, ChurnReason, Plan, SignupStep};
+pub use definitions::{catalog, ChurnReason, Plan, SignupStep, GENERATED};
 pub use incident::{Incident, IncidentControl};
 pub use metrics::SaasMetrics;
 pub use state::AppState;

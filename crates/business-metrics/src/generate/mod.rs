@@ -38,6 +38,13 @@ pub struct Provenance<'a> {
     pub command: &'a str,
 }
 
+/// Where the built-in catalog's files come from: `docs/METRICS.md` and
+/// `otel-collector/generated/`.
+pub const BUILT_IN: Provenance<'static> = Provenance {
+    source: "crates/business-metrics/src/catalog.rs and types.rs",
+    command: "cargo run -p business-metrics --example generate -- --write",
+};
+
 /// Every file for a catalog: `METRICS.md`; per funnel
 /// `prometheus/rules/funnel_<name>.yml`, `prometheus/tests/funnel_<name>_test.yml`
 /// and `grafana/funnel_<name>.json`; and for its money instruments

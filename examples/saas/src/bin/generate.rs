@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use business_metrics::generate::{self, Provenance};
+use business_metrics::generate;
 
 fn main() -> ExitCode {
     let catalog = match saas::catalog() {
@@ -20,11 +20,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let provenance = Provenance {
-        source: "examples/saas/src/definitions.rs",
-        command: "cargo run -p saas --bin saas-generate -- --out examples/saas/generated",
-    };
-    match generate::run(&catalog, provenance, std::env::args().skip(1)) {
+    match generate::run(&catalog, saas::GENERATED, std::env::args().skip(1)) {
         Ok(message) => {
             eprintln!("{message}");
             ExitCode::SUCCESS
