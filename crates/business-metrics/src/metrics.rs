@@ -564,7 +564,15 @@ impl BusinessMetrics {
             series.get().add_conversion(&self.inner, secs);
             return Ok(());
         }
-        let labels = self.rejected(self.funnel_labels(ENGAGEMENT_FUNNEL, ctx))?;
+        // The context is validated as a funnel's would be; a conversion carries its
+        // source and device only.
+        let source = self.rejected((|| {
+            let variant = ctx.experiment_variant.unwrap_or(DEFAULT_EXPERIMENT_VARIANT);
+            self.inner
+                .policy
+                .apply(Dimension::ExperimentVariant, variant)?;
+            self.label(Dimension::Source, ctx.source)
+        })())?;
         let conversion_type = string_value(conversion_type);
         let i = &self.inner.instruments;
         i.time_to_conversion.record(
@@ -574,8 +582,14 @@ impl BusinessMetrics {
                 Value::String(conversion_type.clone()),
             )],
         );
-        i.conversions
-            .add(1, &labels.conversion_attributes(conversion_type));
+        i.conversions.add(
+            1,
+            &[
+                KeyValue::new(keys::CONVERSION_TYPE, Value::String(conversion_type)),
+                KeyValue::new(keys::SOURCE, Value::String(source)),
+                KeyValue::new(keys::DEVICE_TYPE, ctx.device_type.as_str()),
+            ],
+        );
         Ok(())
     }
 
