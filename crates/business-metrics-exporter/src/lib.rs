@@ -148,6 +148,9 @@ mod resource;
 mod secret;
 mod views;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 /// The environment variables read, as constants.
 pub mod env {
     pub use crate::config::env::*;

@@ -1,0 +1,1 @@
+//! Helpers for a service's unit tests (feature `testing`).
