@@ -149,6 +149,7 @@
 //!
 //! | Feature | Default | What it adds |
 //! |---|---|---|
+//! | `cli` | yes | the `bizmetrics` binary (`clap`, `anyhow`, a Tokio runtime); libraries turn it off with `default-features = false` |
 //! | `rustls` | no | `https://` Prometheus URLs (rustls with aws-lc-rs) |
 //!
 //! # Related crates
