@@ -48,9 +48,9 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
 }
 
-/// The shipped prometheus.yml's collector job, pointed at `target` and scraped every
-/// second; no rules, no Alertmanager.
-fn scrape_config(target: std::net::SocketAddr) -> String {
+/// The shipped prometheus.yml's collector job, its targets file moved to `target` in
+/// `targets_dir`, scraped every second; no rules, no Alertmanager.
+fn scrape_config(target: std::net::SocketAddr, targets_dir: &std::path::Path) -> String {
     let shipped = support::repo_path("otel-collector/prometheus/prometheus.yml");
     let mut config: Value =
         serde_norway::from_str(&std::fs::read_to_string(shipped).unwrap()).unwrap();
@@ -67,7 +67,7 @@ fn scrape_config(target: std::net::SocketAddr) -> String {
         "the shipped config has no otel-collector job"
     );
     assert_eq!(jobs[0]["honor_labels"], true);
-    jobs[0]["static_configs"] = serde_json::json!([{ "targets": [target.to_string()] }]);
+    support::point_shipped_job_at(&mut jobs[0], target, targets_dir);
     serde_norway::to_string(&config).unwrap()
 }
 
@@ -81,9 +81,9 @@ async fn prometheus_backend_scraped_by_prometheus_3_answers_the_guides_queries()
     else {
         return;
     };
-    let Some(prometheus) =
-        Prometheus::start(&scrape_config(collector.prometheus_addr()), &[]).await
-    else {
+    let targets = support::TempDir::new("collector-targets");
+    let config = scrape_config(collector.prometheus_addr(), targets.path());
+    let Some(prometheus) = Prometheus::start(&config, &[]).await else {
         return;
     };
     let shop = shop_exporting_to(

@@ -39,11 +39,11 @@ fn label<'a>(labels: &'a Value, name: &str) -> &'a str {
     labels[name].as_str().unwrap_or("")
 }
 
-/// The shipped prometheus.yml, for this test: only the shop target (rewritten to the
-/// bridge's ephemeral port; the collector target is dropped), no Alertmanager, rule
-/// files by absolute path, and 1 s scrape and evaluation intervals so the test sees
-/// data within seconds.
-fn test_config(bridge: SocketAddr) -> String {
+/// The shipped prometheus.yml, for this test: only the shop job (the collector job is
+/// dropped), its targets file moved to the bridge's ephemeral port in `targets_dir`
+/// as a user moving the port would, no Alertmanager, rule files by absolute path, and
+/// 1 s scrape and evaluation intervals so the test sees data within seconds.
+fn test_config(bridge: SocketAddr, targets_dir: &std::path::Path) -> String {
     let shipped = support::repo_path("otel-collector/prometheus/prometheus.yml");
     let mut config: Value =
         serde_norway::from_str(&std::fs::read_to_string(&shipped).unwrap()).unwrap();
@@ -69,7 +69,7 @@ fn test_config(bridge: SocketAddr) -> String {
     let jobs = config["scrape_configs"].as_array_mut().unwrap();
     jobs.retain(|job| job["job_name"] == "shop");
     assert_eq!(jobs.len(), 1, "the shipped config has no `shop` job");
-    jobs[0]["static_configs"] = serde_json::json!([{ "targets": [bridge.to_string()] }]);
+    support::point_shipped_job_at(&mut jobs[0], bridge, targets_dir);
     serde_norway::to_string(&config).unwrap()
 }
 
@@ -144,8 +144,10 @@ async fn guide_queries_rules_and_dashboard_work_against_the_shop() {
     let simulator = Simulator::new(config, shop.incident).unwrap();
     let simulation = tokio::spawn(simulator.run(std::future::pending()));
 
-    // A real Prometheus with the shipped config and rules.
-    let Some(prometheus) = Prometheus::start(&test_config(shop.bridge), &[]).await else {
+    // A real Prometheus with the shipped config, targets file and rules.
+    let targets = support::TempDir::new("guide-targets");
+    let config = test_config(shop.bridge, targets.path());
+    let Some(prometheus) = Prometheus::start(&config, &[]).await else {
         return;
     };
 
