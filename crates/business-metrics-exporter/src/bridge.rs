@@ -184,6 +184,94 @@ pub(crate) fn serve(
     })
 }
 
+/// The Prometheus exposition of a running pipeline, for a service that serves
+/// `/metrics` itself: render it, or mount [`router`](Self::router) on the service's
+/// own axum router. Cheap to clone.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use business_metrics_exporter::ExporterKind;
+///
+/// let guard = business_metrics_exporter::builder()
+///     .with_exporters([ExporterKind::Prometheus])
+///     .with_prometheus_listener(false) // no listener of its own
+///     .with_bearer_token("a-long-random-token")
+///     .init()?;
+/// let metrics = guard.prometheus().ok_or("the prometheus exporter is off")?;
+/// let app = axum::Router::new()
+///     .route("/healthz", axum::routing::get(|| async { "ok" }))
+///     .merge(metrics.router()); // GET /metrics, 401 without the token
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// axum::serve(listener, app).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct PrometheusHandle {
+    reader: BridgeReader,
+    bearer_token: Option<Secret>,
+}
+
+impl std::fmt::Debug for PrometheusHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrometheusHandle")
+            .field("bearer_token", &self.bearer_token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PrometheusHandle {
+    pub(crate) const fn new(reader: BridgeReader, bearer_token: Option<Secret>) -> Self {
+        Self {
+            reader,
+            bearer_token,
+        }
+    }
+
+    /// Collects every instrument now and appends the exposition (Prometheus text
+    /// format 0.0.4, [`TEXT_CONTENT_TYPE`]) to `out`.
+    ///
+    /// # Errors
+    /// [`RenderError`] once the pipeline is shut down.
+    pub fn render_into(&self, out: &mut Vec<u8>) -> Result<(), RenderError> {
+        self.reader.render(out).map_err(|e| RenderError {
+            reason: e.to_string(),
+        })
+    }
+
+    /// The exposition as text, collected now.
+    ///
+    /// # Errors
+    /// [`RenderError`] once the pipeline is shut down.
+    pub fn render(&self) -> Result<String, RenderError> {
+        let mut out = Vec::new();
+        self.render_into(&mut out)?;
+        String::from_utf8(out).map_err(|_| RenderError {
+            reason: "the exposition is not UTF-8".into(),
+        })
+    }
+
+    /// An axum router serving `GET /metrics` ([`METRICS_PATH`]), requiring the
+    /// pipeline's bearer token if one is configured
+    /// ([`with_bearer_token`](crate::ExporterBuilder::with_bearer_token)); merge it
+    /// into the service's router, or nest it under another path.
+    pub fn router(&self) -> Router {
+        router(self.reader.clone(), self.bearer_token.clone())
+    }
+
+    /// Like [`router`](Self::router), requiring `token` instead of the pipeline's.
+    pub fn router_with_bearer_token(&self, token: impl Into<String>) -> Router {
+        router(self.reader.clone(), Some(Secret::new(token)))
+    }
+}
+
+/// The exposition could not be rendered (the pipeline is shut down).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the metrics could not be collected: {reason}")]
+pub struct RenderError {
+    reason: String,
+}
+
 fn router(reader: BridgeReader, bearer_token: Option<Secret>) -> Router {
     Router::new()
         .route(METRICS_PATH, get(metrics))

@@ -3,13 +3,14 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::env::{EnvEndpoint, EnvSettings};
+use crate::config::env::{self as vars, EnvEndpoint, EnvSettings};
 use crate::config::{
-    self, BridgeConfig, ExporterConfig, ExporterKind, OtlpConfig, OtlpProtocol, ResourceConfig,
-    Temporality,
+    self, BridgeConfig, Compression, EnvWarning, ExporterConfig, ExporterKind, OtlpConfig,
+    OtlpProtocol, ResourceConfig, Temporality, TlsFiles,
 };
 use crate::error::{ConfigError, InitError};
 use crate::guard::MetricsGuard;
@@ -46,12 +47,18 @@ impl fmt::Debug for EnvSource {
 #[must_use]
 pub struct ExporterBuilder {
     env: EnvSource,
+    strict_env: bool,
+    disabled: Option<bool>,
     exporters: Option<Vec<ExporterKind>>,
     default_exporters: Vec<ExporterKind>,
     endpoint: Option<Url>,
     protocol: Option<OtlpProtocol>,
     headers: Headers,
+    compression: Option<Compression>,
+    ca_certificate: Option<PathBuf>,
+    client_identity: Option<(PathBuf, PathBuf)>,
     timeout: Option<Duration>,
+    export_timeout: Option<Duration>,
     failure_log_interval: Option<Duration>,
     temporality: Option<Temporality>,
     export_interval: Option<Duration>,
@@ -60,6 +67,7 @@ pub struct ExporterBuilder {
     service_instance_id: Option<String>,
     deployment_environment: Option<String>,
     prometheus_addr: Option<SocketAddr>,
+    prometheus_listener: bool,
     bearer_token: Option<Secret>,
     cardinality_limit: Option<usize>,
     shutdown_timeout: Option<Duration>,
@@ -86,12 +94,18 @@ impl ExporterBuilder {
     pub fn new() -> Self {
         Self {
             env: EnvSource::Process,
+            strict_env: false,
+            disabled: None,
             exporters: None,
             default_exporters: vec![ExporterKind::Otlp],
             endpoint: None,
             protocol: None,
             headers: Headers::new(),
+            compression: None,
+            ca_certificate: None,
+            client_identity: None,
             timeout: None,
+            export_timeout: None,
             failure_log_interval: None,
             temporality: None,
             export_interval: None,
@@ -100,6 +114,7 @@ impl ExporterBuilder {
             service_instance_id: None,
             deployment_environment: None,
             prometheus_addr: None,
+            prometheus_listener: true,
             bearer_token: None,
             cardinality_limit: None,
             shutdown_timeout: None,
@@ -136,9 +151,31 @@ impl ExporterBuilder {
         })
     }
 
-    /// Ignores the environment entirely: only code and defaults count.
+    /// Ignores the environment entirely: only code and defaults count. No
+    /// `OTEL_*` variable is read (this crate builds its own OTLP clients, so no
+    /// library underneath reads them either), and OTLP/HTTP ignores the proxy
+    /// variables.
     pub fn without_env(self) -> Self {
         self.with_env_lookup(|_| None)
+    }
+
+    /// Makes an environment value that cannot be used an error from
+    /// [`resolve`](Self::resolve) and [`init`](Self::init)
+    /// ([`ConfigError::InvalidEnv`]), for teams that prefer failing at start-up.
+    ///
+    /// By default, as the OpenTelemetry specification says, such a value is logged
+    /// once as a warning naming the variable, the value and what is used instead,
+    /// and ignored (see [`ExporterConfig::warnings`]).
+    pub fn with_strict_env(mut self) -> Self {
+        self.strict_env = true;
+        self
+    }
+
+    /// Disables the pipeline (`true`), whatever `OTEL_SDK_DISABLED` says: nothing
+    /// is installed or served and every recording is a no-op.
+    pub fn with_sdk_disabled(mut self, disabled: bool) -> Self {
+        self.disabled = Some(disabled);
+        self
     }
 
     /// Sets the exporters, whatever `OTEL_METRICS_EXPORTER` says (empty: none).
@@ -178,9 +215,41 @@ impl ExporterBuilder {
         self
     }
 
-    /// Sets the timeout of one OTLP export.
+    /// Sets the timeout of one OTLP export request; [`Duration::ZERO`] means no
+    /// limit, as `0` does in `OTEL_EXPORTER_OTLP_TIMEOUT`.
     pub fn with_otlp_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the bound on one periodic export, retries included (default 30 s);
+    /// [`Duration::ZERO`] means no limit.
+    pub fn with_export_timeout(mut self, timeout: Duration) -> Self {
+        self.export_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the compression of OTLP request bodies (default none).
+    pub fn with_otlp_compression(mut self, compression: Compression) -> Self {
+        self.compression = Some(compression);
+        self
+    }
+
+    /// Trusts the certificates in this PEM file to verify the OTLP endpoint,
+    /// instead of the bundled web PKI roots: a collector behind a private CA.
+    pub fn with_otlp_ca_certificate(mut self, pem_file: impl Into<PathBuf>) -> Self {
+        self.ca_certificate = Some(pem_file.into());
+        self
+    }
+
+    /// Presents this client certificate chain and private key (PEM files) to the
+    /// OTLP endpoint: mutual TLS. The key's contents never reach a log.
+    pub fn with_otlp_client_certificate(
+        mut self,
+        certificate_pem_file: impl Into<PathBuf>,
+        key_pem_file: impl Into<PathBuf>,
+    ) -> Self {
+        self.client_identity = Some((certificate_pem_file.into(), key_pem_file.into()));
         self
     }
 
@@ -237,6 +306,15 @@ impl ExporterBuilder {
         self
     }
 
+    /// Whether the Prometheus bridge listens on an address of its own (default
+    /// `true`). With `false`, the service serves the exposition itself through
+    /// [`MetricsGuard::prometheus`](crate::MetricsGuard::prometheus), e.g. by merging
+    /// its router into the service's router.
+    pub fn with_prometheus_listener(mut self, listen: bool) -> Self {
+        self.prometheus_listener = listen;
+        self
+    }
+
     /// Requires `Authorization: Bearer <token>` on `/metrics`; other requests get 401.
     pub fn with_bearer_token(mut self, token: impl Into<String>) -> Self {
         self.bearer_token = Some(Secret::new(token));
@@ -263,17 +341,38 @@ impl ExporterBuilder {
     /// [`ConfigError::InvalidEnv`] naming a variable whose value cannot be parsed,
     /// or [`ConfigError::InvalidConfig`] naming a setting that is invalid.
     pub fn resolve(self) -> Result<ExporterConfig, ConfigError> {
+        let strict = self.strict_env;
         let env = match &self.env {
-            EnvSource::Process => EnvSettings::from_lookup(&|name| std::env::var(name).ok())?,
-            EnvSource::Lookup(f) => EnvSettings::from_lookup(&|name| f(name))?,
+            EnvSource::Process => {
+                EnvSettings::from_lookup(&|name| std::env::var(name).ok(), strict)?
+            }
+            EnvSource::Lookup(f) => EnvSettings::from_lookup(&|name| f(name), strict)?,
         };
-        let otlp = self.resolve_otlp(&env)?;
+        let mut ignored = env.ignored.clone();
+        let otlp = self.resolve_otlp(&env, &mut ignored)?;
         let prometheus = self.resolve_bridge(&env)?;
         let resource = self.resolve_resource(&env)?;
-        let exporters = match (self.exporters, env.exporters) {
-            (Some(code), _) => code,
-            (None, Some(from_env)) => from_env,
-            (None, None) => self.default_exporters,
+        let exporters = match (&self.exporters, &env.exporters) {
+            (Some(code), _) => {
+                if let Some(k) = code.iter().find(|k| !k.is_compiled_in()) {
+                    return Err(invalid(
+                        "exporters",
+                        format!(
+                            "this build has no {} exporter; enable the cargo feature {:?} of business-metrics-exporter",
+                            k.as_str(),
+                            k.feature()
+                        ),
+                    ));
+                }
+                code.clone()
+            }
+            (None, Some(from_env)) => from_env.clone(),
+            (None, None) => self
+                .default_exporters
+                .iter()
+                .copied()
+                .filter(|k| k.is_compiled_in())
+                .collect(),
         };
         let export_interval = self
             .export_interval
@@ -282,6 +381,13 @@ impl ExporterBuilder {
         if export_interval.is_zero() {
             return Err(invalid("export_interval", "must be longer than zero"));
         }
+        let export_timeout = match self.export_timeout {
+            Some(t) => (!t.is_zero()).then_some(t),
+            None => match env.export_timeout {
+                Some(t) => (!t.is_zero()).then_some(t),
+                None => Some(config::DEFAULT_EXPORT_TIMEOUT),
+            },
+        };
         let cardinality_limit = self
             .cardinality_limit
             .unwrap_or(config::DEFAULT_CARDINALITY_LIMIT);
@@ -297,19 +403,58 @@ impl ExporterBuilder {
         if shutdown_timeout.is_zero() {
             return Err(invalid("shutdown_timeout", "must be longer than zero"));
         }
-        Ok(ExporterConfig {
+        let mut config = ExporterConfig {
             exporters,
             otlp,
             prometheus,
             export_interval,
+            export_timeout,
             resource,
             cardinality_limit,
             shutdown_timeout,
-        })
+            disabled: self.disabled.unwrap_or(env.disabled),
+            warnings: Vec::new(),
+        };
+        config.warnings = ignored
+            .into_iter()
+            .map(|(variable, problem)| EnvWarning {
+                variable,
+                problem,
+                using: using(&config, variable),
+            })
+            .collect();
+        for w in &config.warnings {
+            tracing::warn!(
+                target: "business_metrics_exporter::config",
+                variable = w.variable,
+                "{w}"
+            );
+        }
+        Ok(config)
     }
 
-    fn resolve_otlp(&self, env: &EnvSettings) -> Result<OtlpConfig, ConfigError> {
-        let protocol = self.protocol.or(env.protocol).unwrap_or_default();
+    fn resolve_otlp(
+        &self,
+        env: &EnvSettings,
+        ignored: &mut Vec<(&'static str, String)>,
+    ) -> Result<OtlpConfig, ConfigError> {
+        if let Some(p) = self.protocol.filter(|p| !p.is_compiled_in()) {
+            return Err(invalid(
+                "otlp_protocol",
+                format!(
+                    "this build has no {} transport; enable the cargo feature {:?} of business-metrics-exporter",
+                    p.as_str(),
+                    p.feature()
+                ),
+            ));
+        }
+        let protocol = self.protocol.or(env.protocol).unwrap_or_else(|| {
+            if OtlpProtocol::HttpProtobuf.is_compiled_in() {
+                OtlpProtocol::HttpProtobuf
+            } else {
+                OtlpProtocol::Grpc
+            }
+        });
         let endpoint = match (&self.endpoint, &env.endpoint) {
             (Some(Url(code)), _) => {
                 config::parse::endpoint(code).map_err(|p| invalid("otlp_endpoint", p))?
@@ -317,7 +462,9 @@ impl ExporterBuilder {
             (None, Some(EnvEndpoint::Signal(e))) => e.clone(),
             (None, Some(EnvEndpoint::Generic(e))) => match protocol {
                 OtlpProtocol::Grpc => e.clone(),
-                OtlpProtocol::HttpProtobuf => config::parse::http_metrics_url(e),
+                OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
+                    config::parse::http_metrics_url(e)
+                }
             },
             (None, None) => protocol.default_endpoint().to_owned(),
         };
@@ -328,13 +475,13 @@ impl ExporterBuilder {
         }
         let mut headers = env.headers.clone().unwrap_or_default();
         headers.merge(&self.headers);
-        let timeout = self
-            .timeout
-            .or(env.timeout)
-            .unwrap_or(config::DEFAULT_OTLP_TIMEOUT);
-        if timeout.is_zero() {
-            return Err(invalid("otlp_timeout", "must be longer than zero"));
-        }
+        let timeout = match self.timeout {
+            Some(t) => (!t.is_zero()).then_some(t),
+            None => match env.timeout {
+                Some(t) => (!t.is_zero()).then_some(t),
+                None => Some(config::DEFAULT_OTLP_TIMEOUT),
+            },
+        };
         let failure_log_interval = self
             .failure_log_interval
             .unwrap_or(config::DEFAULT_FAILURE_LOG_INTERVAL);
@@ -344,13 +491,64 @@ impl ExporterBuilder {
                 "must be longer than zero; the default is 60 s",
             ));
         }
+        let tls = match &self.client_identity {
+            Some((cert, key)) => TlsFiles {
+                ca_certificate: self
+                    .ca_certificate
+                    .clone()
+                    .or_else(|| env.ca_certificate.clone()),
+                client_certificate: Some(cert.clone()),
+                client_key: Some(key.clone()),
+            },
+            None => {
+                let (cert, key) = match (&env.client_certificate, &env.client_key) {
+                    (Some(c), Some(k)) => (Some(c.clone()), Some(k.clone())),
+                    (None, None) => (None, None),
+                    (c, _) => {
+                        let (set, unset) = if c.is_some() {
+                            (
+                                vars::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+                                vars::OTEL_EXPORTER_OTLP_CLIENT_KEY,
+                            )
+                        } else {
+                            (
+                                vars::OTEL_EXPORTER_OTLP_CLIENT_KEY,
+                                vars::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+                            )
+                        };
+                        let problem = format!(
+                            "a client certificate needs both a certificate and a key, and {unset} is not set"
+                        );
+                        if self.strict_env {
+                            return Err(ConfigError::InvalidEnv {
+                                name: set,
+                                value_problem: problem,
+                            });
+                        }
+                        ignored.push((set, problem));
+                        (None, None)
+                    }
+                };
+                TlsFiles {
+                    ca_certificate: self
+                        .ca_certificate
+                        .clone()
+                        .or_else(|| env.ca_certificate.clone()),
+                    client_certificate: cert,
+                    client_key: key,
+                }
+            }
+        };
         Ok(OtlpConfig {
             endpoint,
             protocol,
             headers,
+            compression: self.compression.or(env.compression).unwrap_or_default(),
+            tls,
             timeout,
             failure_log_interval,
             temporality: self.temporality.or(env.temporality).unwrap_or_default(),
+            proxy_from_env: matches!(self.env, EnvSource::Process),
         })
     }
 
@@ -376,7 +574,11 @@ impl ExporterBuilder {
                 ));
             }
         }
-        Ok(BridgeConfig { addr, bearer_token })
+        Ok(BridgeConfig {
+            addr,
+            bearer_token,
+            listen: self.prometheus_listener,
+        })
     }
 
     fn resolve_resource(&self, env: &EnvSettings) -> Result<ResourceConfig, ConfigError> {
@@ -386,7 +588,7 @@ impl ExporterBuilder {
             .clone()
             .or_else(|| env.service_name.clone())
             .or_else(|| from_attrs(SERVICE_NAME))
-            .unwrap_or_else(|| config::DEFAULT_SERVICE_NAME.to_owned());
+            .unwrap_or_else(config::default_service_name);
         if service_name.trim().is_empty() {
             return Err(invalid("service_name", "must not be empty"));
         }
@@ -449,6 +651,73 @@ impl ExporterBuilder {
     pub fn with_catalog(mut self, catalog: business_metrics::Catalog) -> Self {
         self.catalog = Some(catalog);
         self
+    }
+}
+
+/// What a resolved configuration uses in place of an ignored variable's value.
+fn using(config: &ExporterConfig, variable: &str) -> String {
+    fn millis(d: Option<Duration>) -> String {
+        d.map_or_else(|| "no limit".to_owned(), |d| format!("{} ms", d.as_millis()))
+    }
+    let otlp = &config.otlp;
+    match variable {
+        vars::OTEL_SDK_DISABLED => format!("{}", config.disabled),
+        vars::OTEL_METRICS_EXPORTER => {
+            if config.exporters.is_empty() {
+                "none".to_owned()
+            } else {
+                config
+                    .exporters
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }
+        }
+        vars::OTEL_EXPORTER_OTLP_ENDPOINT | vars::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT => {
+            crate::secret::redact_url(&otlp.endpoint)
+        }
+        vars::OTEL_EXPORTER_OTLP_PROTOCOL | vars::OTEL_EXPORTER_OTLP_METRICS_PROTOCOL => {
+            otlp.protocol.as_str().to_owned()
+        }
+        vars::OTEL_EXPORTER_OTLP_HEADERS | vars::OTEL_EXPORTER_OTLP_METRICS_HEADERS => {
+            let names: Vec<&str> = otlp.headers.iter().map(|(n, _)| n).collect();
+            if names.is_empty() {
+                "no headers".to_owned()
+            } else {
+                format!("headers {}", names.join(","))
+            }
+        }
+        vars::OTEL_EXPORTER_OTLP_COMPRESSION | vars::OTEL_EXPORTER_OTLP_METRICS_COMPRESSION => {
+            otlp.compression.as_str().to_owned()
+        }
+        vars::OTEL_EXPORTER_OTLP_TIMEOUT | vars::OTEL_EXPORTER_OTLP_METRICS_TIMEOUT => {
+            millis(otlp.timeout)
+        }
+        vars::OTEL_METRIC_EXPORT_TIMEOUT => millis(config.export_timeout),
+        vars::OTEL_METRIC_EXPORT_INTERVAL => millis(Some(config.export_interval)),
+        vars::OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE => match otlp.temporality {
+            Temporality::Cumulative => "cumulative",
+            Temporality::Delta => "delta",
+            Temporality::LowMemory => "lowmemory",
+        }
+        .to_owned(),
+        vars::OTEL_EXPORTER_OTLP_INSECURE | vars::OTEL_EXPORTER_OTLP_METRICS_INSECURE => {
+            "false (https:// for endpoints without a scheme)".to_owned()
+        }
+        vars::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE
+        | vars::OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE
+        | vars::OTEL_EXPORTER_OTLP_CLIENT_KEY
+        | vars::OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY => "no client certificate".to_owned(),
+        vars::OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION => {
+            "explicit_bucket_histogram".to_owned()
+        }
+        vars::OTEL_METRICS_EXEMPLAR_FILTER => "always_off (no exemplars)".to_owned(),
+        vars::OTEL_RESOURCE_ATTRIBUTES => "no attributes from the environment".to_owned(),
+        vars::OTEL_EXPORTER_PROMETHEUS_HOST | vars::OTEL_EXPORTER_PROMETHEUS_PORT => {
+            config.prometheus.addr.to_string()
+        }
+        _ => "the default".to_owned(),
     }
 }
 

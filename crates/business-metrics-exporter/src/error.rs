@@ -50,6 +50,17 @@ pub enum InitError {
         /// The underlying error, as text.
         reason: String,
     },
+    /// A TLS file (CA certificate, client certificate or key) could not be used.
+    /// The message names the file; its contents never appear.
+    #[error("the OTLP {what} file {path:?} cannot be used: {reason}")]
+    TlsFile {
+        /// `CA certificate`, `client certificate` or `client key`.
+        what: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The Prometheus bridge could not listen on its address.
     #[error(
         "the prometheus bridge could not listen on {addr}: {source}; \

@@ -8,14 +8,20 @@ use business_metrics::{BusinessMetrics, Catalog, LabelPolicy};
 use opentelemetry::metrics::MeterProvider as _;
 use std::time::Duration;
 
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc", feature = "console"))]
+use opentelemetry_sdk::metrics::PeriodicReader;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use tokio::runtime::Handle;
 
+#[cfg(feature = "prometheus")]
 use crate::bridge::{self, BridgeServer};
-use crate::config::{ExporterConfig, ExporterKind, OtlpProtocol, Temporality};
+use crate::config::{ExporterConfig, ExporterKind, OtlpProtocol};
 use crate::error::{InitError, ShutdownError};
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 use crate::export_log::LoggedExporter;
-use crate::{otlp, resource, views};
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+use crate::otlp;
+use crate::{resource, views};
 
 /// The running pipeline. Keep it alive for the life of the service; call
 /// [`shutdown`](Self::shutdown) on the way out so the last values are delivered
@@ -31,7 +37,10 @@ pub struct MetricsGuard {
     catalog: Catalog,
     policy: LabelPolicy,
     business: OnceLock<BusinessMetrics>,
+    #[cfg(feature = "prometheus")]
     bridge: Option<BridgeServer>,
+    #[cfg(feature = "prometheus")]
+    prometheus: Option<bridge::PrometheusHandle>,
     config: ExporterConfig,
     shut_down: bool,
 }
@@ -64,6 +73,32 @@ impl MetricsGuard {
         catalog: Catalog,
         policy: LabelPolicy,
     ) -> Result<Self, InitError> {
+        if let Some(k) = config.exporters.iter().find(|k| !k.is_compiled_in()) {
+            return Err(InitError::Config(crate::ConfigError::InvalidConfig {
+                name: "exporters",
+                reason: format!(
+                    "this build has no {} exporter; enable the cargo feature {:?} of business-metrics-exporter",
+                    k.as_str(),
+                    k.feature()
+                ),
+            }));
+        }
+        if config.disabled {
+            // OTEL_SDK_DISABLED: no reader, no listener, and business metrics on
+            // the no-op meter.
+            return Ok(Self {
+                provider: SdkMeterProvider::builder().build(),
+                catalog,
+                policy,
+                business: OnceLock::new(),
+                #[cfg(feature = "prometheus")]
+                bridge: None,
+                #[cfg(feature = "prometheus")]
+                prometheus: None,
+                config,
+                shut_down: false,
+            });
+        }
         if config.has(ExporterKind::Prometheus) {
             if let Some(e) = catalog.entries().iter().find(|e| {
                 matches!(
@@ -82,7 +117,7 @@ impl MetricsGuard {
                 }));
             }
         }
-        let needs_runtime = config.has(ExporterKind::Prometheus)
+        let needs_runtime = (config.has(ExporterKind::Prometheus) && config.prometheus.listen)
             || (config.has(ExporterKind::Otlp) && config.otlp.protocol == OtlpProtocol::Grpc);
         let runtime = if needs_runtime {
             Some(Handle::try_current().map_err(|_| InitError::NoTokioRuntime)?)
@@ -91,6 +126,7 @@ impl MetricsGuard {
         };
 
         let limit = config.cardinality_limit;
+        #[allow(unused_mut)] // nothing to add when no exporter is compiled in
         let mut builder = SdkMeterProvider::builder()
             .with_resource(resource::build(&config.resource))
             .with_view({
@@ -99,19 +135,23 @@ impl MetricsGuard {
             });
 
         // Bind first: a taken port must fail before anything starts exporting.
-        let mut bridge = None;
+        #[cfg(feature = "prometheus")]
+        let (mut bridge, mut prometheus) = (None, None);
+        #[cfg(feature = "prometheus")]
         if config.has(ExporterKind::Prometheus) {
-            if let Some(rt) = &runtime {
-                let reader = bridge::BridgeReader::new();
-                builder = builder.with_reader(reader.clone());
-                bridge = Some(bridge::serve(&config.prometheus, reader, rt)?);
+            let reader = bridge::BridgeReader::new();
+            builder = builder.with_reader(reader.clone());
+            if let (true, Some(rt)) = (config.prometheus.listen, &runtime) {
+                bridge = Some(bridge::serve(&config.prometheus, reader.clone(), rt)?);
             }
+            prometheus = Some(bridge::PrometheusHandle::new(
+                reader,
+                config.prometheus.bearer_token.clone(),
+            ));
         }
+        #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
         if config.has(ExporterKind::Otlp) {
-            let exporter = {
-                let _entered = runtime.as_ref().map(Handle::enter);
-                otlp::build(&config.otlp)?
-            };
+            let exporter = otlp::build(&config.otlp, config.export_timeout, runtime.as_ref())?;
             let exporter = LoggedExporter::new(
                 exporter,
                 &config.otlp.endpoint,
@@ -124,13 +164,10 @@ impl MetricsGuard {
                     .build(),
             );
         }
+        #[cfg(feature = "console")]
         if config.has(ExporterKind::Console) {
-            let temporality = match config.otlp.temporality {
-                Temporality::Cumulative => opentelemetry_sdk::metrics::Temporality::Cumulative,
-                Temporality::Delta => opentelemetry_sdk::metrics::Temporality::Delta,
-            };
             let exporter = opentelemetry_stdout::MetricExporter::builder()
-                .with_temporality(temporality)
+                .with_temporality(config.otlp.temporality.to_sdk())
                 .build();
             builder = builder.with_reader(
                 PeriodicReader::builder(exporter)
@@ -138,12 +175,16 @@ impl MetricsGuard {
                     .build(),
             );
         }
+        let _ = &runtime; // unused when neither the bridge nor gRPC is compiled in
         Ok(Self {
             provider: builder.build(),
             catalog,
             policy,
             business: OnceLock::new(),
+            #[cfg(feature = "prometheus")]
             bridge,
+            #[cfg(feature = "prometheus")]
+            prometheus,
             config,
             shut_down: false,
         })
@@ -163,11 +204,13 @@ impl MetricsGuard {
     pub fn business_metrics(&self) -> BusinessMetrics {
         self.business
             .get_or_init(|| {
-                BusinessMetrics::builder(
-                    &self
-                        .provider
-                        .meter_with_scope(business_metrics::instrumentation_scope()),
-                )
+                let scope = business_metrics::instrumentation_scope();
+                let meter = if self.config.disabled {
+                    opentelemetry::metrics::noop::NoopMeterProvider::new().meter_with_scope(scope)
+                } else {
+                    self.provider.meter_with_scope(scope)
+                };
+                BusinessMetrics::builder(&meter)
                 .with_catalog(self.catalog.clone())
                 .with_label_policy(self.policy.clone())
                 .build()
@@ -182,15 +225,42 @@ impl MetricsGuard {
     }
 
     /// Installs the provider as the global one, for code that uses
-    /// `opentelemetry::global::meter` or `BusinessMetrics::new_global()`.
+    /// `opentelemetry::global::meter` or `BusinessMetrics::new_global()`. Does
+    /// nothing when the pipeline is disabled (`OTEL_SDK_DISABLED=true`): the global
+    /// provider stays the no-op one.
     pub fn set_global(&self) {
-        opentelemetry::global::set_meter_provider(self.provider.clone());
+        if !self.config.disabled {
+            opentelemetry::global::set_meter_provider(self.provider.clone());
+        }
+    }
+
+    /// Whether the pipeline is disabled (`OTEL_SDK_DISABLED=true` or
+    /// [`with_sdk_disabled`](crate::ExporterBuilder::with_sdk_disabled)).
+    #[must_use]
+    pub fn is_disabled(&self) -> bool {
+        self.config.disabled
+    }
+
+    /// The Prometheus exposition, when the Prometheus exporter is active: render
+    /// it, or mount its router on the service's own router (see
+    /// [`PrometheusHandle`](crate::PrometheusHandle)).
+    #[cfg(feature = "prometheus")]
+    #[must_use]
+    pub fn prometheus(&self) -> Option<crate::PrometheusHandle> {
+        self.prometheus.clone()
     }
 
     /// The address the Prometheus bridge actually listens on (useful with port 0).
     #[must_use]
     pub fn prometheus_addr(&self) -> Option<SocketAddr> {
-        self.bridge.as_ref().map(|b| b.addr)
+        #[cfg(feature = "prometheus")]
+        {
+            self.bridge.as_ref().map(|b| b.addr)
+        }
+        #[cfg(not(feature = "prometheus"))]
+        {
+            None
+        }
     }
 
     /// The configuration the pipeline runs with.
@@ -232,6 +302,7 @@ impl MetricsGuard {
             let shut = provider.shutdown();
             flushed.and(shut).map_err(|e| e.to_string())
         });
+        #[cfg(feature = "prometheus")]
         if let Some(mut bridge) = self.bridge.take() {
             bridge.stop();
         }

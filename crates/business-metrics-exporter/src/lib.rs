@@ -40,30 +40,57 @@
 //!
 //! # Environment variables
 //!
+//! Every variable of the specification's general SDK, metrics SDK, OTLP exporter
+//! and Prometheus exporter sections that concerns metrics, and what it does here.
 //! Precedence: settings made in code beat signal-specific variables, which beat
-//! generic ones, which beat defaults. An empty variable counts as unset. A bad value
-//! makes [`ExporterBuilder::resolve`] return [`ConfigError::InvalidEnv`] naming the
-//! variable and what is wrong with the value (never repeating a secret).
+//! generic ones, which beat defaults. An empty variable counts as unset.
+//!
+//! A value that cannot be used (an unknown enum value, an unparsable number, an
+//! exporter this build lacks) never stops the service: as the specification says,
+//! it is logged once through `tracing` at `warn` (target
+//! `business_metrics_exporter::config`) naming the variable, the value (never a
+//! secret) and what is used instead, and ignored; [`ExporterConfig::warnings`] lists
+//! them. [`ExporterBuilder::with_strict_env`] turns each into
+//! [`ConfigError::InvalidEnv`] instead, for teams that prefer failing at start-up.
 //!
 //! | Variable | Values | Default |
 //! |---|---|---|
-//! | [`OTEL_METRICS_EXPORTER`](env::OTEL_METRICS_EXPORTER) | comma list of `otlp`, `prometheus`, `console`; or `none` | `otlp` ([`ExporterBuilder::with_default_exporters`] changes it) |
+//! | [`OTEL_SDK_DISABLED`](env::OTEL_SDK_DISABLED) | `true`: nothing installed or served, every recording a no-op | `false` |
+//! | [`OTEL_METRICS_EXPORTER`](env::OTEL_METRICS_EXPORTER) | comma list of `otlp`, `prometheus`, `console` (`logging` is read as `console`); or `none` | `otlp` ([`ExporterBuilder::with_default_exporters`] changes it) |
 //! | [`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`](env::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) | URL, used as is | |
 //! | [`OTEL_EXPORTER_OTLP_ENDPOINT`](env::OTEL_EXPORTER_OTLP_ENDPOINT) | base URL; HTTP appends `/v1/metrics` | `http://localhost:4318` (HTTP), `http://localhost:4317` (gRPC) |
-//! | [`OTEL_EXPORTER_OTLP_METRICS_PROTOCOL`](env::OTEL_EXPORTER_OTLP_METRICS_PROTOCOL), [`OTEL_EXPORTER_OTLP_PROTOCOL`](env::OTEL_EXPORTER_OTLP_PROTOCOL) | `grpc`, `http/protobuf` | `http/protobuf` |
-//! | [`OTEL_EXPORTER_OTLP_METRICS_HEADERS`](env::OTEL_EXPORTER_OTLP_METRICS_HEADERS), [`OTEL_EXPORTER_OTLP_HEADERS`](env::OTEL_EXPORTER_OTLP_HEADERS) | `key=value,...`, values percent-encoded | none |
-//! | [`OTEL_EXPORTER_OTLP_METRICS_TIMEOUT`](env::OTEL_EXPORTER_OTLP_METRICS_TIMEOUT), [`OTEL_EXPORTER_OTLP_TIMEOUT`](env::OTEL_EXPORTER_OTLP_TIMEOUT) | milliseconds | 10000 |
-//! | [`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`](env::OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE) | `cumulative`, `delta` | `cumulative` |
-//! | [`OTEL_METRIC_EXPORT_INTERVAL`](env::OTEL_METRIC_EXPORT_INTERVAL) | milliseconds | 60000 |
-//! | [`OTEL_SERVICE_NAME`](env::OTEL_SERVICE_NAME) | `service.name` | `unknown_service` |
-//! | [`OTEL_RESOURCE_ATTRIBUTES`](env::OTEL_RESOURCE_ATTRIBUTES) | `key=value,...` (`service.version`, `deployment.environment`, ...) | |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_INSECURE`](env::OTEL_EXPORTER_OTLP_METRICS_INSECURE), [`OTEL_EXPORTER_OTLP_INSECURE`](env::OTEL_EXPORTER_OTLP_INSECURE) | `true`: an endpoint written without a scheme gets `http://` | `false` (`https://`) |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_PROTOCOL`](env::OTEL_EXPORTER_OTLP_METRICS_PROTOCOL), [`OTEL_EXPORTER_OTLP_PROTOCOL`](env::OTEL_EXPORTER_OTLP_PROTOCOL) | `grpc`, `http/protobuf`, `http/json` | `http/protobuf` |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_HEADERS`](env::OTEL_EXPORTER_OTLP_METRICS_HEADERS), [`OTEL_EXPORTER_OTLP_HEADERS`](env::OTEL_EXPORTER_OTLP_HEADERS) | `key=value,...`, values percent-encoded; a malformed list is ignored whole | none |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_COMPRESSION`](env::OTEL_EXPORTER_OTLP_METRICS_COMPRESSION), [`OTEL_EXPORTER_OTLP_COMPRESSION`](env::OTEL_EXPORTER_OTLP_COMPRESSION) | `gzip`, `none` | `none` |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_TIMEOUT`](env::OTEL_EXPORTER_OTLP_METRICS_TIMEOUT), [`OTEL_EXPORTER_OTLP_TIMEOUT`](env::OTEL_EXPORTER_OTLP_TIMEOUT) | milliseconds per request; `0`: no limit | 10000 |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE`](env::OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE), [`OTEL_EXPORTER_OTLP_CERTIFICATE`](env::OTEL_EXPORTER_OTLP_CERTIFICATE) | PEM file of the CA certificates that verify the endpoint (instead of the web PKI roots) | web PKI roots |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE`](env::OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE), [`OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`](env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE) | PEM file of the client certificate chain (mutual TLS) | none |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY`](env::OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY), [`OTEL_EXPORTER_OTLP_CLIENT_KEY`](env::OTEL_EXPORTER_OTLP_CLIENT_KEY) | PEM file of the client's private key (mutual TLS) | none |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`](env::OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE) | `cumulative`, `delta`, `lowmemory` | `cumulative` |
+//! | [`OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`](env::OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION) | `explicit_bucket_histogram`; `base2_exponential_bucket_histogram` is ignored with a warning (per instrument: `CatalogBuilder::with_exponential_buckets`) | `explicit_bucket_histogram` |
+//! | [`OTEL_METRIC_EXPORT_INTERVAL`](env::OTEL_METRIC_EXPORT_INTERVAL) | milliseconds, at least 1 | 60000 |
+//! | [`OTEL_METRIC_EXPORT_TIMEOUT`](env::OTEL_METRIC_EXPORT_TIMEOUT) | milliseconds for one export, retries included; `0`: no limit | 30000 |
+//! | [`OTEL_METRICS_EXEMPLAR_FILTER`](env::OTEL_METRICS_EXEMPLAR_FILTER) | `always_off`; `always_on` and `trace_based` are ignored with a warning (no exemplars are recorded) | `always_off` here |
+//! | [`OTEL_SERVICE_NAME`](env::OTEL_SERVICE_NAME) | `service.name` | `unknown_service:<executable name>` |
+//! | [`OTEL_RESOURCE_ATTRIBUTES`](env::OTEL_RESOURCE_ATTRIBUTES) | `key=value,...` (`service.version`, `deployment.environment`, ...); a malformed list is ignored whole | |
 //! | [`OTEL_EXPORTER_PROMETHEUS_HOST`](env::OTEL_EXPORTER_PROMETHEUS_HOST) | IP address or `localhost` | `127.0.0.1` |
 //! | [`OTEL_EXPORTER_PROMETHEUS_PORT`](env::OTEL_EXPORTER_PROMETHEUS_PORT) | port, `0` for any free one | 9464 |
-//! | [`BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN`](env::BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN) | token `/metrics` requires | none |
+//! | [`BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN`](env::BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN) | token `/metrics` requires (this project's variable) | none |
 //!
+//! Not read: `OTEL_LOG_LEVEL` (the `tracing` subscriber's filter decides what is
+//! logged), `OTEL_CONFIG_FILE`, the attribute-limit and span and log variables
+//! (metrics are exempt from attribute limits), and `OTEL_PROPAGATORS`. OTLP/HTTP
+//! honours `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` unless the
+//! environment is turned off.
+//!
+//! **Code beats the environment on the wire.** This crate builds its own OTLP
+//! clients from the resolved [`ExporterConfig`]; nothing underneath reads
+//! `OTEL_*` variables. A header, compression, timeout or endpoint set on the
+//! builder is what is sent, whatever the environment says, and
+//! [`ExporterBuilder::without_env`] isolates the pipeline from it completely.
 //! Tests and applications with their own configuration source pass variables with
-//! [`ExporterBuilder::with_env_vars`] or [`ExporterBuilder::with_env_lookup`] instead
-//! of touching the process environment.
+//! [`ExporterBuilder::with_env_vars`] or [`ExporterBuilder::with_env_lookup`].
 //!
 //! # What the pipeline adds
 //!
@@ -114,14 +141,34 @@
 //! are confidential; [`ExporterBuilder::with_bearer_token`] makes `/metrics` answer
 //! 401 to requests without `Authorization: Bearer <token>` (compared in constant
 //! time). OTLP header values and the token are [`Secret`]s: `Debug` prints
-//! `<redacted>`. `https://` OTLP endpoints use TLS with rustls: over gRPC it
-//! trusts the bundled web PKI roots, over HTTP the operating system's certificate
-//! store (install `ca-certificates` in slim container images).
+//! `<redacted>`. `https://` OTLP endpoints use TLS with rustls on both transports,
+//! trusting the bundled web PKI roots, or only the certificates of
+//! [`ExporterBuilder::with_otlp_ca_certificate`] (`OTEL_EXPORTER_OTLP_CERTIFICATE`)
+//! for a collector behind a private CA; [`ExporterBuilder::with_otlp_client_certificate`]
+//! presents a client certificate (mutual TLS). Certificate and key files are named in
+//! errors, their contents never.
 //!
 //! # Feature flags
 //!
-//! None: every exporter is always available, so switching backends is a matter of
-//! configuration, never of rebuilding.
+//! The defaults build every exporter, so switching backends is a matter of
+//! configuration, never of rebuilding. A service that needs fewer turns the
+//! defaults off (`default-features = false`) and lists what it uses:
+//!
+//! | feature | what it adds | default |
+//! |---|---|---|
+//! | `otlp-http` | OTLP over HTTP (`http/protobuf`, `http/json`): a blocking client on the SDK's export thread | yes |
+//! | `otlp-grpc` | OTLP over gRPC (tonic), on the application's Tokio runtime | yes |
+//! | `prometheus` | the `/metrics` bridge and [`MetricsGuard::prometheus`] (render, or mount on the service's router) | yes |
+//! | `console` | the stdout exporter, for development | yes |
+//! | `rustls-ring` | TLS for OTLP with rustls' `ring` provider | yes |
+//! | `rustls-aws-lc` | TLS for OTLP with rustls' `aws-lc-rs` provider (FIPS-capable; builds aws-lc's C code); enable one provider | no |
+//! | `testing` | [`testing`]: an in-memory pipeline and assertions for a service's unit tests | no |
+//!
+//! A service that only serves `/metrics` depends on
+//! `business-metrics-exporter = { version = "0.1", default-features = false, features = ["prometheus"] }`
+//! and compiles neither tonic nor a TLS stack. An exporter named in
+//! `OTEL_METRICS_EXPORTER` that the build lacks is ignored with a warning naming the
+//! feature; one set in code is an error.
 //!
 //! # Related crates
 //!
@@ -136,13 +183,17 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(feature = "prometheus")]
 mod bridge;
 mod builder;
 mod config;
 mod error;
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 mod export_log;
+#[cfg(feature = "prometheus")]
 mod exposition;
 mod guard;
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 mod otlp;
 mod resource;
 mod secret;
@@ -156,11 +207,13 @@ pub mod env {
     pub use crate::config::env::*;
 }
 
-pub use bridge::{METRICS_PATH, TEXT_CONTENT_TYPE};
+#[cfg(feature = "prometheus")]
+pub use bridge::{PrometheusHandle, RenderError, METRICS_PATH, TEXT_CONTENT_TYPE};
 pub use builder::ExporterBuilder;
 pub use config::{
-    BridgeConfig, ExporterConfig, ExporterKind, OtlpConfig, OtlpProtocol, ResourceConfig,
-    Temporality, DEFAULT_CARDINALITY_LIMIT, DEFAULT_EXPORT_INTERVAL, DEFAULT_FAILURE_LOG_INTERVAL,
+    BridgeConfig, Compression, EnvWarning, ExporterConfig, ExporterKind, OtlpConfig,
+    OtlpProtocol, ResourceConfig, Temporality, TlsFiles, DEFAULT_CARDINALITY_LIMIT,
+    DEFAULT_EXPORT_INTERVAL, DEFAULT_EXPORT_TIMEOUT, DEFAULT_FAILURE_LOG_INTERVAL,
     DEFAULT_OTLP_TIMEOUT, DEFAULT_PROMETHEUS_HOST, DEFAULT_PROMETHEUS_PORT, DEFAULT_SERVICE_NAME,
     DEFAULT_SHUTDOWN_TIMEOUT,
 };

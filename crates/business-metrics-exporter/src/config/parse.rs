@@ -2,30 +2,47 @@
 //! problem with the value as text; callers attach the variable's name.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{ExporterKind, OtlpProtocol, Temporality};
+use super::{Compression, ExporterKind, OtlpProtocol, Temporality};
+use crate::secret::redact_url;
 
 pub(crate) type Problem = String;
 
-/// `otlp,prometheus` → the kinds, without duplicates; `none` → empty.
-pub(crate) fn exporters(value: &str) -> Result<Vec<ExporterKind>, Problem> {
+/// `otlp,prometheus` → the kinds, without duplicates; `none` → empty; `logging`
+/// (the specification's deprecated name) → console.
+///
+/// On a problem, the error carries the entries that were understood, so a lenient
+/// caller can use them and ignore the rest.
+pub(crate) fn exporters(value: &str) -> Result<Vec<ExporterKind>, (Vec<ExporterKind>, Problem)> {
     let mut kinds = Vec::new();
     let mut none = false;
+    let mut problem = None;
     for item in value.split(',').map(str::trim) {
         let kind = match item.to_ascii_lowercase().as_str() {
             "otlp" => ExporterKind::Otlp,
             "prometheus" => ExporterKind::Prometheus,
-            "console" => ExporterKind::Console,
+            "console" | "logging" => ExporterKind::Console,
             "none" => {
                 none = true;
                 continue;
             }
-            "" => return Err("has an empty entry; list exporters separated by commas, e.g. otlp,prometheus".into()),
+            "" => {
+                problem.get_or_insert_with(|| {
+                    "has an empty entry; list exporters separated by commas, e.g. otlp,prometheus"
+                        .to_owned()
+                });
+                continue;
+            }
             other => {
-                return Err(format!(
-                    "unknown exporter {other:?}; expected a comma-separated list of otlp, prometheus, console, or none"
-                ))
+                problem.get_or_insert_with(|| {
+                    format!(
+                        "unknown exporter {:?}; expected a comma-separated list of otlp, prometheus, console, or none",
+                        shown(other)
+                    )
+                });
+                continue;
             }
         };
         if !kinds.contains(&kind) {
@@ -33,20 +50,35 @@ pub(crate) fn exporters(value: &str) -> Result<Vec<ExporterKind>, Problem> {
         }
     }
     if none && !kinds.is_empty() {
-        return Err(
-            "none cannot be combined with other exporters; use none alone to disable export".into(),
-        );
+        problem.get_or_insert_with(|| {
+            "none cannot be combined with other exporters; use none alone to disable export"
+                .to_owned()
+        });
     }
-    Ok(kinds)
+    match problem {
+        Some(p) => Err((kinds, p)),
+        None => Ok(kinds),
+    }
+}
+
+/// A value quoted in a message: at most 64 characters, control characters escaped
+/// by `{:?}` formatting.
+pub(crate) fn shown(value: &str) -> String {
+    const MAX: usize = 64;
+    match value.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}...", value.get(..at).unwrap_or_default()),
+        None => value.to_owned(),
+    }
 }
 
 pub(crate) fn protocol(value: &str) -> Result<OtlpProtocol, Problem> {
     match value.trim() {
         "grpc" => Ok(OtlpProtocol::Grpc),
         "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
-        "http/json" => Err("http/json is not supported; use grpc or http/protobuf".into()),
+        "http/json" => Ok(OtlpProtocol::HttpJson),
         other => Err(format!(
-            "unknown protocol {other:?}; expected grpc or http/protobuf"
+            "unknown protocol {:?}; expected grpc, http/protobuf or http/json",
+            shown(other)
         )),
     }
 }
@@ -55,27 +87,70 @@ pub(crate) fn temporality(value: &str) -> Result<Temporality, Problem> {
     match value.trim().to_ascii_lowercase().as_str() {
         "cumulative" => Ok(Temporality::Cumulative),
         "delta" => Ok(Temporality::Delta),
-        "lowmemory" => Err("lowmemory is not supported; use cumulative or delta".into()),
+        "lowmemory" => Ok(Temporality::LowMemory),
         other => Err(format!(
-            "unknown temporality {other:?}; expected cumulative or delta"
+            "unknown temporality {:?}; expected cumulative, delta or lowmemory",
+            shown(other)
         )),
     }
 }
 
-/// A duration in whole milliseconds, at least 1.
-pub(crate) fn millis(value: &str) -> Result<Duration, Problem> {
-    let ms: u64 = value.trim().parse().map_err(|_| {
-        format!("{value:?} is not a whole number of milliseconds; write e.g. 10000 for 10 s")
-    })?;
-    if ms == 0 {
-        return Err("must be at least 1 millisecond".into());
+pub(crate) fn compression(value: &str) -> Result<Compression, Problem> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "none" => Ok(Compression::None),
+        "gzip" => Ok(Compression::Gzip),
+        other => Err(format!(
+            "unknown compression {:?}; expected gzip or none",
+            shown(other)
+        )),
     }
-    Ok(Duration::from_millis(ms))
+}
+
+/// The specification's boolean: `true` or `false`, any case.
+pub(crate) fn boolean(value: &str) -> Result<bool, Problem> {
+    let v = value.trim();
+    if v.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if v.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(format!("{:?} is not true or false", shown(v)))
+    }
+}
+
+fn whole_millis(value: &str) -> Result<u64, Problem> {
+    value.trim().parse().map_err(|_| {
+        format!(
+            "{:?} is not a whole number of milliseconds; write e.g. 10000 for 10 s",
+            shown(value)
+        )
+    })
+}
+
+/// An interval in whole milliseconds, at least 1.
+pub(crate) fn millis(value: &str) -> Result<Duration, Problem> {
+    match whole_millis(value)? {
+        0 => Err("must be at least 1 millisecond".into()),
+        ms => Ok(Duration::from_millis(ms)),
+    }
+}
+
+/// A timeout in whole milliseconds; 0 (no limit) is kept as zero.
+pub(crate) fn timeout(value: &str) -> Result<Duration, Problem> {
+    whole_millis(value).map(Duration::from_millis)
+}
+
+/// A file path (the certificate variables): any non-empty value.
+pub(crate) fn path(value: &str) -> Result<PathBuf, Problem> {
+    Ok(PathBuf::from(value.trim()))
 }
 
 pub(crate) fn port(value: &str) -> Result<u16, Problem> {
     value.trim().parse().map_err(|_| {
-        format!("{value:?} is not a port number; expected 0 to 65535 (0 picks a free port)")
+        format!(
+            "{:?} is not a port number; expected 0 to 65535 (0 picks a free port)",
+            shown(value)
+        )
     })
 }
 
@@ -89,23 +164,29 @@ pub(crate) fn host(value: &str) -> Result<IpAddr, Problem> {
         .trim_end_matches(']')
         .parse()
         .map_err(|_| {
-            format!("{v:?} is not an IP address; use an address such as 127.0.0.1, or localhost")
+            format!(
+                "{:?} is not an IP address; use an address such as 127.0.0.1, or localhost",
+                shown(v)
+            )
         })
 }
 
 /// Checks an `http://` or `https://` URL with a host and optional numeric port.
+///
+/// Problems quote the URL with its user-info and query string redacted.
 pub(crate) fn endpoint(value: &str) -> Result<String, Problem> {
     let v = value.trim();
+    let shown_url = shown(&redact_url(v));
     let rest = v
         .strip_prefix("http://")
         .or_else(|| v.strip_prefix("https://"))
-        .ok_or_else(|| format!("{v:?} must start with http:// or https://"))?;
+        .ok_or_else(|| format!("{shown_url:?} must start with http:// or https://"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host_port = authority.rsplit('@').next().unwrap_or_default();
     let (host, port) = if let Some(bracketed) = host_port.strip_prefix('[') {
         let (h, p) = bracketed
             .split_once(']')
-            .ok_or_else(|| format!("{v:?} has an unclosed [ in its host"))?;
+            .ok_or_else(|| format!("{shown_url:?} has an unclosed [ in its host"))?;
         (h, p.strip_prefix(':'))
     } else {
         match host_port.split_once(':') {
@@ -115,16 +196,16 @@ pub(crate) fn endpoint(value: &str) -> Result<String, Problem> {
     };
     if host.is_empty() {
         return Err(format!(
-            "{v:?} has no host; write e.g. http://localhost:4317"
+            "{shown_url:?} has no host; write e.g. http://localhost:4317"
         ));
     }
     if let Some(p) = port {
         if p.parse::<u16>().is_err() {
-            return Err(format!("{v:?} has an invalid port; expected 1 to 65535"));
+            return Err(format!("{shown_url:?} has an invalid port; expected 1 to 65535"));
         }
     }
     if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{v:?} contains whitespace"));
+        return Err(format!("{shown_url:?} contains whitespace"));
     }
     Ok(v.to_owned())
 }
@@ -162,6 +243,9 @@ pub(crate) fn key_values(value: &str) -> Result<Vec<(String, String)>, Problem> 
 }
 
 /// Checks that a header name is a valid lower-cased HTTP/gRPC metadata name.
+///
+/// An invalid name is never quoted: a list written in HTTP syntax
+/// (`Authorization: Basic ...`) would otherwise put the credential in the message.
 pub(crate) fn header_name(name: &str) -> Result<(), Problem> {
     let ok = !name.is_empty()
         && name
@@ -169,8 +253,10 @@ pub(crate) fn header_name(name: &str) -> Result<(), Problem> {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.!#$%&'*+^`|~".contains(&b));
     if ok && !name.to_ascii_lowercase().ends_with("-bin") {
         Ok(())
+    } else if name.contains(':') {
+        Err("a header is written as `Name: value`; write name=value pairs separated by commas, values percent-encoded".into())
     } else {
-        Err(format!("header name {name:?} is not a valid HTTP header name (letters, digits, -, _ and .; not ending in -bin)"))
+        Err("a header name is not a valid HTTP header name (letters, digits, -, _ and .; not ending in -bin)".into())
     }
 }
 
