@@ -6,3 +6,12 @@
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+// So do the READMEs of the crates the root package depends on.
+#[cfg(doctest)]
+#[doc = include_str!("../crates/business-metrics/README.md")]
+struct BusinessMetricsReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../crates/business-metrics-exporter/README.md")]
+struct ExporterReadmeDoctests;

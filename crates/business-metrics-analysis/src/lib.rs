@@ -159,6 +159,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// The README's Rust snippets compile as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod client;
 mod correlate;
 mod definition;
