@@ -196,6 +196,13 @@
 //! # }
 //! ```
 //!
+//! # Feature flags
+//!
+//! | Feature | Default | Adds |
+//! |---|---|---|
+//! | `bound-instruments` | off | cached series recorded through the OpenTelemetry API's bound instruments ([above](#cost-on-the-hot-path)) |
+//! | `http-server` | off | module `http_server`: `HttpServerMetricsLayer`, a tower `Layer` recording `http.server.request.duration` for every request of an axum or any tower HTTP service, per the OpenTelemetry HTTP semantic conventions (with its service `HttpServerMetrics` and `UrlScheme`, also re-exported here); depends on `http`, `tower-layer`, `tower-service` and `pin-project-lite` |
+//!
 //! # Related crates
 //!
 //! - `business-metrics-exporter`: SDK pipelines (OTLP, Prometheus bridge) configured
@@ -221,6 +228,8 @@ mod engagement;
 mod error;
 mod funnel_series;
 pub mod generate;
+#[cfg(feature = "http-server")]
+pub mod http_server;
 mod input;
 mod instruments;
 mod labels;
@@ -243,6 +252,8 @@ pub use define::{
 pub use docs::render_metrics_markdown;
 pub use engagement::{EngagementContext, EngagementSession};
 pub use error::{PolicyError, RecordError, REJECT_REASONS};
+#[cfg(feature = "http-server")]
+pub use http_server::{HttpServerMetrics, HttpServerMetricsLayer, UrlScheme};
 pub use input::{ClosedValue, CurrencyCode, FunnelContext, LabelArg, Revenue, Sale};
 pub use labels::{Dimension, LabelPolicy, LabelPolicyBuilder};
 pub use metrics::{instrumentation_scope, BusinessMetrics, BusinessMetricsBuilder, SCOPE_NAME};
