@@ -3,12 +3,15 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use axum::extract::MatchedPath;
+use axum::http::request::Parts;
+use business_metrics::HttpServerMetricsLayer;
 use business_metrics::{BusinessMetrics, DefinitionError};
 use opentelemetry::metrics::Meter;
+use opentelemetry::StringValue;
 use rand::Rng;
 
 use crate::error::Resource;
-use crate::http_metrics::HttpMetrics;
 use crate::incident::IncidentControl;
 use crate::metrics::SaasMetrics;
 use crate::store::Store;
@@ -34,6 +37,13 @@ pub fn probability(rate: f64) -> f64 {
     }
 }
 
+/// The route template axum matched (`/api/sessions/{id}`), never the raw path;
+/// none for a request no route matched.
+fn matched_path(parts: &Parts) -> Option<StringValue> {
+    let path = parts.extensions.get::<MatchedPath>()?;
+    Some(path.as_str().to_owned().into())
+}
+
 /// Everything handlers share. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -43,7 +53,7 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     metrics: SaasMetrics,
-    http: HttpMetrics,
+    http: HttpServerMetricsLayer,
     visits: Store<Visit>,
     trials: Store<Trial>,
     subscriptions: SubscriptionStore,
@@ -55,7 +65,7 @@ struct Inner {
 #[derive(Debug)]
 pub struct AppStateBuilder {
     metrics: BusinessMetrics,
-    http: HttpMetrics,
+    http: HttpServerMetricsLayer,
     incident: IncidentControl,
     max_visits: usize,
     max_trials: usize,
@@ -144,7 +154,7 @@ impl AppState {
     pub fn builder(metrics: BusinessMetrics, http_meter: &Meter) -> AppStateBuilder {
         AppStateBuilder {
             metrics,
-            http: HttpMetrics::new(http_meter),
+            http: HttpServerMetricsLayer::new(http_meter).with_route(matched_path),
             incident: IncidentControl::default(),
             max_visits: DEFAULT_MAX_VISITS,
             max_trials: DEFAULT_MAX_TRIALS,
@@ -158,8 +168,9 @@ impl AppState {
         &self.inner.metrics
     }
 
-    /// The HTTP instruments.
-    pub fn http(&self) -> &HttpMetrics {
+    /// The layer recording `http.server.request.duration`, with route templates
+    /// from axum's [`MatchedPath`].
+    pub fn http(&self) -> &HttpServerMetricsLayer {
         &self.inner.http
     }
 

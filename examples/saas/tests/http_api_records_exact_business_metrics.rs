@@ -427,3 +427,32 @@ async fn regions_outside_the_allowlist_add_up_in_one_other_series() {
     assert_eq!(mrr(&m, "other"), Some(3.0 * 900.0));
     assert_eq!(m.get("saas_seats", &[("plan", "starter")]), Some(4.0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_no_route_matched_are_counted_as_404_without_a_route() {
+    let saas = TestSaas::start(0.0).await;
+    let (status, _) = saas
+        .send(saas.client.get(format!("{}/no/such/page/42", saas.base)))
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(saas.post("/api/nothing", json!({})).await.0, 404);
+
+    let m = saas.scrape().await;
+    let unmatched = |method| {
+        m.get(
+            "http_server_request_duration_seconds_count",
+            &[
+                ("http_request_method", method),
+                ("url_scheme", "http"),
+                ("network_protocol_version", "1.1"),
+                ("http_response_status_code", "404"),
+            ],
+        )
+    };
+    assert_eq!(unmatched("GET"), Some(1.0));
+    assert_eq!(unmatched("POST"), Some(1.0));
+    assert!(m.samples.iter().all(|s| !s
+        .labels
+        .values()
+        .any(|v| v.contains("page/42") || v.contains("nothing"))));
+}

@@ -9,7 +9,6 @@ pub mod active_users;
 pub mod api;
 pub mod config;
 pub mod error;
-pub mod http_metrics;
 pub mod incident;
 pub mod json;
 pub mod sessions;
@@ -49,12 +48,11 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .route("/healthz", get(api::healthz))
-        .route_layer(middleware::from_fn_with_state(
-            state.http().clone(),
-            http_metrics::track,
-        ))
         .fallback(api::no_such_route)
         .method_not_allowed_fallback(api::method_not_allowed)
+        // After every route and the fallback, so requests no route matched are
+        // recorded too (without `http.route`).
+        .layer(state.http().clone())
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT))
         .with_state(state)
 }

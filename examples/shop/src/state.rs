@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
+use axum::extract::MatchedPath;
+use axum::http::request::Parts;
 use business_metrics::BusinessMetrics;
+use business_metrics::HttpServerMetricsLayer;
 use opentelemetry::metrics::Meter;
+use opentelemetry::StringValue;
 use rand::Rng;
 
 use crate::active_users::ActiveUsers;
-use crate::http_metrics::HttpMetrics;
 use crate::incident::IncidentControl;
 use crate::sessions::SessionStore;
 
@@ -18,6 +21,13 @@ pub const DEFAULT_MAX_TRACKED_USERS: usize = 1_000_000;
 /// Default share of payments declined outside incidents.
 pub const DEFAULT_PAYMENT_FAILURE_RATE: f64 = 0.02;
 
+/// The route template axum matched (`/api/sessions/{id}`), never the raw path;
+/// none for a request no route matched.
+fn matched_path(parts: &Parts) -> Option<StringValue> {
+    let path = parts.extensions.get::<MatchedPath>()?;
+    Some(path.as_str().to_owned().into())
+}
+
 /// Everything handlers share. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -27,7 +37,7 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     metrics: BusinessMetrics,
-    http: HttpMetrics,
+    http: HttpServerMetricsLayer,
     sessions: SessionStore,
     active_users: ActiveUsers,
     incident: IncidentControl,
@@ -38,7 +48,7 @@ struct Inner {
 #[derive(Debug)]
 pub struct AppStateBuilder {
     metrics: BusinessMetrics,
-    http: HttpMetrics,
+    http: HttpServerMetricsLayer,
     incident: IncidentControl,
     max_sessions: usize,
     payment_failure_rate: f64,
@@ -109,7 +119,7 @@ impl AppState {
     pub fn builder(metrics: BusinessMetrics, http_meter: &Meter) -> AppStateBuilder {
         AppStateBuilder {
             metrics,
-            http: HttpMetrics::new(http_meter),
+            http: HttpServerMetricsLayer::new(http_meter).with_route(matched_path),
             incident: IncidentControl::default(),
             max_sessions: DEFAULT_MAX_SESSIONS,
             payment_failure_rate: DEFAULT_PAYMENT_FAILURE_RATE,
@@ -121,8 +131,9 @@ impl AppState {
         &self.inner.metrics
     }
 
-    /// The HTTP instruments.
-    pub fn http(&self) -> &HttpMetrics {
+    /// The layer recording `http.server.request.duration`, with route templates
+    /// from axum's [`MatchedPath`].
+    pub fn http(&self) -> &HttpServerMetricsLayer {
         &self.inner.http
     }
 

@@ -269,6 +269,7 @@ async fn totals_are_exact_and_scrapes_stay_valid_and_monotonic_under_concurrent_
                 ("http_route", route),
                 ("http_response_status_code", status),
                 ("url_scheme", "http"),
+                ("network_protocol_version", "1.1"),
             ],
         )
     };

@@ -212,6 +212,7 @@ async fn a_purchase_through_the_api_records_funnel_conversion_revenue_and_sessio
                 ("http_request_method", "GET"),
                 ("http_response_status_code", "200"),
                 ("url_scheme", "http"),
+                ("network_protocol_version", "1.1"),
                 ("le", "0.005")
             ]
         )
@@ -259,4 +260,33 @@ async fn a_failed_payment_answers_500_and_records_checkout_error_only() {
         ),
         1.0
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_no_route_matched_are_counted_as_404_without_a_route() {
+    let shop = TestShop::start(0.0).await;
+    let (status, _) = shop
+        .send(shop.client.get(format!("{}/no/such/page/42", shop.base)))
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(shop.post("/api/nothing", json!({})).await.0, 404);
+
+    let m = shop.scrape().await;
+    let unmatched = |method| {
+        m.get(
+            "http_server_request_duration_seconds_count",
+            &[
+                ("http_request_method", method),
+                ("url_scheme", "http"),
+                ("network_protocol_version", "1.1"),
+                ("http_response_status_code", "404"),
+            ],
+        )
+    };
+    assert_eq!(unmatched("GET"), Some(1.0));
+    assert_eq!(unmatched("POST"), Some(1.0));
+    assert!(m.samples.iter().all(|s| !s
+        .labels
+        .values()
+        .any(|v| v.contains("page/42") || v.contains("nothing"))));
 }
