@@ -643,7 +643,7 @@ async fn hanging_collector_exports_time_out_at_the_configured_timeout() {
             .with_shutdown_timeout(Duration::from_secs(5))
             .init()
             .unwrap();
-        assert_eq!(guard.config().otlp.timeout, timeout);
+        assert_eq!(guard.config().otlp.timeout, Some(timeout));
         record_workload(&guard.business_metrics());
 
         // One export, on demand: it fails when the timeout fires.

@@ -123,9 +123,9 @@ impl GrpcExporter {
         // The channel, its timers and the backoff run on the application's runtime;
         // the SDK's export thread only waits for the result.
         let task = self.runtime.spawn(async move {
-            let mut schedule = Schedule::new(export_timeout);
+            let mut schedule = Schedule::new(super::budget(timeout, export_timeout));
             let mut last = String::from("the export deadline passed before the first attempt");
-            while let Ok(t) = schedule.attempt_timeout(timeout) {
+            while let Ok(t) = schedule.attempt_timeout() {
                 match attempt(client.clone(), &request, &metadata, t).await {
                     Attempt::Done => return Ok(()),
                     Attempt::Permanent(e) => return Err(gave_up(schedule.attempts(), &e)),

@@ -182,9 +182,9 @@ impl HttpExporter {
             return Err(OTelSdkError::AlreadyShutdown);
         }
         let body = self.body(metrics)?;
-        let mut schedule = Schedule::new(self.export_timeout);
+        let mut schedule = Schedule::new(super::budget(self.timeout, self.export_timeout));
         let mut last = String::from("the export deadline passed before the first attempt");
-        while let Ok(timeout) = schedule.attempt_timeout(self.timeout) {
+        while let Ok(timeout) = schedule.attempt_timeout() {
             match self.attempt(&body, timeout) {
                 Attempt::Done => return Ok(()),
                 Attempt::Permanent(e) => return Err(failed(gave_up(schedule.attempts(), &e))),

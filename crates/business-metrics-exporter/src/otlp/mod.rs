@@ -103,6 +103,16 @@ impl PushMetricExporter for OtlpExporter {
     }
 }
 
+/// The bound on one export, retries included: the OTLP timeout ("the maximum
+/// time the exporter waits for each batch export") and the reader's export timeout,
+/// whichever is shorter; `None` when neither limits it.
+pub(crate) fn budget(otlp_timeout: Option<Duration>, export_timeout: Option<Duration>) -> Option<Duration> {
+    match (otlp_timeout, export_timeout) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// The error of an export that did not succeed (the text passes through the
 /// export log's redactor before it is logged).
 pub(crate) fn failed(reason: impl Into<String>) -> OTelSdkError {

@@ -40,24 +40,17 @@ impl Schedule {
         }
     }
 
-    /// The timeout of the next attempt: the request timeout, cut to what is left
-    /// of the export's deadline. `Err` when the deadline has passed.
-    pub(crate) fn attempt_timeout(
-        &mut self,
-        request_timeout: Option<Duration>,
-    ) -> Result<Option<Duration>, ()> {
+    /// The timeout of the next attempt: what is left of the export's deadline
+    /// (`None`: no limit). `Err` when the deadline has passed.
+    pub(crate) fn attempt_timeout(&mut self) -> Result<Option<Duration>, ()> {
         self.attempts += 1;
-        let left = match self.deadline {
+        match self.deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => Some(left),
-                _ => return Err(()),
+                Some(left) if !left.is_zero() => Ok(Some(left)),
+                _ => Err(()),
             },
-            None => None,
-        };
-        Ok(match (request_timeout, left) {
-            (Some(r), Some(l)) => Some(r.min(l)),
-            (r, l) => r.or(l),
-        })
+            None => Ok(None),
+        }
     }
 
     /// How long to wait before retrying, or `None` if no retry fits (attempts
@@ -100,7 +93,7 @@ mod tests {
     fn attempts_are_capped_and_waits_grow() {
         let mut s = Schedule::new(None);
         let mut waits = Vec::new();
-        while s.attempt_timeout(Some(Duration::from_secs(1))).is_ok() {
+        while s.attempt_timeout().is_ok() {
             match s.backoff(None) {
                 Some(w) => waits.push(w),
                 None => break,
@@ -117,11 +110,11 @@ mod tests {
     #[test]
     fn the_deadline_cuts_the_attempt_and_refuses_a_wait_past_it() {
         let mut s = Schedule::new(Some(Duration::from_millis(300)));
-        let t = s.attempt_timeout(Some(Duration::from_secs(10))).unwrap();
+        let t = s.attempt_timeout().unwrap();
         assert!(t.unwrap() <= Duration::from_millis(300));
         assert_eq!(s.backoff(Some(Duration::from_secs(1))), None);
         let mut unbounded = Schedule::new(None);
-        assert_eq!(unbounded.attempt_timeout(None).unwrap(), None);
+        assert_eq!(unbounded.attempt_timeout().unwrap(), None);
         assert_eq!(
             unbounded.backoff(Some(Duration::from_secs(60))),
             Some(MAX_BACKOFF)
