@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+pub mod counting_allocator;
 pub mod definitions;
 
 use business_metrics::{
