@@ -16,6 +16,13 @@ if cargo tree --locked -p business-metrics -e normal --prefix none | grep -qE '^
   exit 1
 fi
 
+# A service that only serves /metrics compiles neither gRPC nor a TLS stack.
+if cargo tree --locked -p business-metrics-exporter --no-default-features --features prometheus \
+    -e normal,build --prefix none | grep -qE '^(tonic|rustls|ring|aws-lc-sys|ureq) '; then
+  echo "business-metrics-exporter with only the prometheus feature pulls in gRPC or TLS" >&2
+  exit 1
+fi
+
 # docs/METRICS.md is generated from the metric catalog.
 cargo run --locked -q -p business-metrics --example generate -- --check
 cargo run --locked -q -p saas --bin saas-generate -- --out examples/saas/generated --check

@@ -657,7 +657,10 @@ impl ExporterBuilder {
 /// What a resolved configuration uses in place of an ignored variable's value.
 fn using(config: &ExporterConfig, variable: &str) -> String {
     fn millis(d: Option<Duration>) -> String {
-        d.map_or_else(|| "no limit".to_owned(), |d| format!("{} ms", d.as_millis()))
+        d.map_or_else(
+            || "no limit".to_owned(),
+            |d| format!("{} ms", d.as_millis()),
+        )
     }
     let otlp = &config.otlp;
     match variable {

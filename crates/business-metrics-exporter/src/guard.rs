@@ -211,9 +211,9 @@ impl MetricsGuard {
                     self.provider.meter_with_scope(scope)
                 };
                 BusinessMetrics::builder(&meter)
-                .with_catalog(self.catalog.clone())
-                .with_label_policy(self.policy.clone())
-                .build()
+                    .with_catalog(self.catalog.clone())
+                    .with_label_policy(self.policy.clone())
+                    .build()
             })
             .clone()
     }

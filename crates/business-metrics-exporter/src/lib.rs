@@ -128,9 +128,14 @@
 //! `endpoint` (host and port only) as a field; header values, and any user-info or
 //! query string in the endpoint URL, are replaced by `<redacted>` in error texts.
 //! One export gives up after the OTLP timeout
-//! ([`OTEL_EXPORTER_OTLP_TIMEOUT`](env::OTEL_EXPORTER_OTLP_TIMEOUT), retries with
-//! backoff included), so a collector that accepts connections and never answers
-//! delays only the SDK's export thread, never the recording calls.
+//! ([`OTEL_EXPORTER_OTLP_TIMEOUT`](env::OTEL_EXPORTER_OTLP_TIMEOUT)) or the export
+//! timeout ([`OTEL_METRIC_EXPORT_TIMEOUT`](env::OTEL_METRIC_EXPORT_TIMEOUT)),
+//! whichever is shorter, retries included: transient failures (HTTP 429, 502, 503,
+//! 504; gRPC `UNAVAILABLE`, `RESOURCE_EXHAUSTED`, `DEADLINE_EXCEEDED` and the other
+//! retryable codes) are retried up to 5 attempts with exponential backoff and jitter,
+//! a server's `Retry-After` honoured. A collector that accepts connections and never
+//! answers delays only the SDK's export thread, never the recording calls. A partial
+//! success (data points the collector rejected) is logged at `warn`.
 //!
 //! The SDK's own internal logs (its `internal-logs` feature, one error line per
 //! failed export) are not enabled by this crate.
@@ -211,10 +216,10 @@ pub mod env {
 pub use bridge::{PrometheusHandle, RenderError, METRICS_PATH, TEXT_CONTENT_TYPE};
 pub use builder::ExporterBuilder;
 pub use config::{
-    BridgeConfig, Compression, EnvWarning, ExporterConfig, ExporterKind, OtlpConfig,
-    OtlpProtocol, ResourceConfig, Temporality, TlsFiles, DEFAULT_CARDINALITY_LIMIT,
-    DEFAULT_EXPORT_INTERVAL, DEFAULT_EXPORT_TIMEOUT, DEFAULT_FAILURE_LOG_INTERVAL,
-    DEFAULT_OTLP_TIMEOUT, DEFAULT_PROMETHEUS_HOST, DEFAULT_PROMETHEUS_PORT, DEFAULT_SERVICE_NAME,
+    BridgeConfig, Compression, EnvWarning, ExporterConfig, ExporterKind, OtlpConfig, OtlpProtocol,
+    ResourceConfig, Temporality, TlsFiles, DEFAULT_CARDINALITY_LIMIT, DEFAULT_EXPORT_INTERVAL,
+    DEFAULT_EXPORT_TIMEOUT, DEFAULT_FAILURE_LOG_INTERVAL, DEFAULT_OTLP_TIMEOUT,
+    DEFAULT_PROMETHEUS_HOST, DEFAULT_PROMETHEUS_PORT, DEFAULT_SERVICE_NAME,
     DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use error::{ConfigError, InitError, ShutdownError};

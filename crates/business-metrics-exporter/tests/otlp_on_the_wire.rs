@@ -201,8 +201,8 @@ async fn code_beats_the_process_environment_on_the_wire_and_without_env_isolates
             .with_otlp_endpoint(url)
             .with_otlp_timeout(Duration::from_secs(5)),
     )
-        .await
-        .unwrap();
+    .await
+    .unwrap();
     let r = last(&raw);
     assert_eq!(r.header("content-encoding"), ["gzip"]);
     assert_eq!(r.header("content-type"), ["application/json"]);
@@ -479,8 +479,7 @@ async fn unusable_certificate_files_are_named_and_never_quoted() {
     let init = |b: ExporterBuilder| {
         b.with_exporters([ExporterKind::Otlp])
             .init()
-            .err()
-            .expect("refused")
+            .expect_err("refused")
     };
     let base = || {
         otlp_pipeline(
@@ -517,4 +516,80 @@ async fn unusable_certificate_files_are_named_and_never_quoted() {
     let missing: &Path = &pki.file("missing.pem");
     let e = init(base().with_otlp_ca_certificate(missing));
     assert!(e.to_string().contains("missing.pem"), "{e}");
+}
+
+/// An OTLP/HTTP endpoint answering `statuses` in turn (then 200), counting requests.
+async fn scripted_http(
+    statuses: Vec<u16>,
+) -> (SocketAddr, Arc<Mutex<usize>>, tokio::task::JoinHandle<()>) {
+    let count = Arc::new(Mutex::new(0usize));
+    let state = (count.clone(), Arc::new(statuses));
+    let app = axum::Router::new()
+        .route(
+            "/v1/metrics",
+            post(
+                |State((count, statuses)): State<(Arc<Mutex<usize>>, Arc<Vec<u16>>)>| async move {
+                    let mut n = count.lock().unwrap();
+                    let status = statuses.get(*n).copied().unwrap_or(200);
+                    *n += 1;
+                    (
+                        axum::http::StatusCode::from_u16(status).unwrap(),
+                        [("retry-after", "0")],
+                        "busy",
+                    )
+                },
+            ),
+        )
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (addr, count, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_answers_are_retried_and_permanent_ones_are_not() {
+    // 503 then 429: retried (Retry-After: 0), the third attempt succeeds.
+    let (addr, count, _server) = scripted_http(vec![503, 429]).await;
+    let guard = otlp_pipeline(
+        OtlpProtocol::HttpProtobuf,
+        format!("http://{addr}/v1/metrics"),
+        "retry",
+    )
+    .with_export_interval(Duration::from_secs(3600))
+    .init()
+    .unwrap();
+    record_workload(&guard.business_metrics());
+    let guard = Arc::new(guard);
+    let g = guard.clone();
+    tokio::task::spawn_blocking(move || g.force_flush())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(*count.lock().unwrap(), 3);
+
+    // 400: given up at once, with the collector's answer in the error.
+    let (addr, count, _server) = scripted_http(vec![400]).await;
+    let guard = otlp_pipeline(
+        OtlpProtocol::HttpProtobuf,
+        format!("http://{addr}/v1/metrics"),
+        "no-retry",
+    )
+    .with_export_interval(Duration::from_secs(3600))
+    .init()
+    .unwrap();
+    record_workload(&guard.business_metrics());
+    let guard = Arc::new(guard);
+    let g = guard.clone();
+    let flushed = tokio::task::spawn_blocking(move || g.force_flush())
+        .await
+        .unwrap();
+    assert!(flushed.is_err());
+    assert_eq!(*count.lock().unwrap(), 1);
+    // The guard's drop flushes again (the endpoint now answers 200); off the runtime.
+    tokio::task::spawn_blocking(move || drop(guard))
+        .await
+        .unwrap();
 }

@@ -126,8 +126,7 @@ async fn strict_mode_keeps_failing_fast() {
         .with_env_vars([("OTEL_METRIC_EXPORT_INTERVAL", "soon")])
         .with_strict_env()
         .init()
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(
         err.to_string(),
         "environment variable OTEL_METRIC_EXPORT_INTERVAL is invalid: \"soon\" is not a whole \

@@ -237,7 +237,9 @@ impl EnvSettings {
             strict,
             ignored: Vec::new(),
         };
-        let disabled = r.parsed(OTEL_SDK_DISABLED, parse::boolean)?.unwrap_or(false);
+        let disabled = r
+            .parsed(OTEL_SDK_DISABLED, parse::boolean)?
+            .unwrap_or(false);
         let insecure = r
             .first(
                 OTEL_EXPORTER_OTLP_METRICS_INSECURE,

@@ -201,7 +201,9 @@ pub(crate) fn endpoint(value: &str) -> Result<String, Problem> {
     }
     if let Some(p) = port {
         if p.parse::<u16>().is_err() {
-            return Err(format!("{shown_url:?} has an invalid port; expected 1 to 65535"));
+            return Err(format!(
+                "{shown_url:?} has an invalid port; expected 1 to 65535"
+            ));
         }
     }
     if v.chars().any(|c| c.is_whitespace() || c.is_control()) {

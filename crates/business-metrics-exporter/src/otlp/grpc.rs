@@ -57,8 +57,9 @@ impl GrpcExporter {
         let mut metadata = MetadataMap::new();
         for (name, value) in config.headers.iter() {
             // Names and values were validated when configured; never quote a value.
-            let key = MetadataKey::from_bytes(name.as_bytes())
-                .map_err(|_| build_error(format!("header name {name:?} is not valid gRPC metadata")))?;
+            let key = MetadataKey::from_bytes(name.as_bytes()).map_err(|_| {
+                build_error(format!("header name {name:?} is not valid gRPC metadata"))
+            })?;
             let value = MetadataValue::try_from(value.expose()).map_err(|_| {
                 build_error(format!(
                     "the value of header {name:?} is not valid gRPC metadata"

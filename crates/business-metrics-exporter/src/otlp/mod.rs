@@ -22,7 +22,8 @@ use crate::config::{OtlpConfig, OtlpProtocol};
 use crate::error::InitError;
 
 /// The `user-agent` of every export.
-pub(crate) const USER_AGENT: &str = concat!("business-metrics-exporter/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str =
+    concat!("business-metrics-exporter/", env!("CARGO_PKG_VERSION"));
 
 /// An OTLP exporter on the configured transport.
 #[derive(Debug)]
@@ -106,7 +107,10 @@ impl PushMetricExporter for OtlpExporter {
 /// The bound on one export, retries included: the OTLP timeout ("the maximum
 /// time the exporter waits for each batch export") and the reader's export timeout,
 /// whichever is shorter; `None` when neither limits it.
-pub(crate) fn budget(otlp_timeout: Option<Duration>, export_timeout: Option<Duration>) -> Option<Duration> {
+pub(crate) fn budget(
+    otlp_timeout: Option<Duration>,
+    export_timeout: Option<Duration>,
+) -> Option<Duration> {
     match (otlp_timeout, export_timeout) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -121,7 +125,9 @@ pub(crate) fn failed(reason: impl Into<String>) -> OTelSdkError {
 
 /// Logs a partial success (data points the collector rejected), once per export.
 fn log_partial_success(
-    partial: Option<&opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsPartialSuccess>,
+    partial: Option<
+        &opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsPartialSuccess,
+    >,
 ) {
     if let Some(p) = partial {
         if p.rejected_data_points > 0 || !p.error_message.is_empty() {
