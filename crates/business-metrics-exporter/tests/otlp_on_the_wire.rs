@@ -518,6 +518,9 @@ async fn unusable_certificate_files_are_named_and_never_quoted() {
     assert!(e.to_string().contains("missing.pem"), "{e}");
 }
 
+/// Requests so far, and the statuses to answer them with in turn.
+type Script = (Arc<Mutex<usize>>, Arc<Vec<u16>>);
+
 /// An OTLP/HTTP endpoint answering `statuses` in turn (then 200), counting requests.
 async fn scripted_http(
     statuses: Vec<u16>,
@@ -527,18 +530,16 @@ async fn scripted_http(
     let app = axum::Router::new()
         .route(
             "/v1/metrics",
-            post(
-                |State((count, statuses)): State<(Arc<Mutex<usize>>, Arc<Vec<u16>>)>| async move {
-                    let mut n = count.lock().unwrap();
-                    let status = statuses.get(*n).copied().unwrap_or(200);
-                    *n += 1;
-                    (
-                        axum::http::StatusCode::from_u16(status).unwrap(),
-                        [("retry-after", "0")],
-                        "busy",
-                    )
-                },
-            ),
+            post(|State((count, statuses)): State<Script>| async move {
+                let mut n = count.lock().unwrap();
+                let status = statuses.get(*n).copied().unwrap_or(200);
+                *n += 1;
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [("retry-after", "0")],
+                    "busy",
+                )
+            }),
         )
         .with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
