@@ -167,7 +167,7 @@
 //! | `console` | the stdout exporter, for development | yes |
 //! | `rustls-ring` | TLS for OTLP with rustls' `ring` provider | yes |
 //! | `rustls-aws-lc` | TLS for OTLP with rustls' `aws-lc-rs` provider (FIPS-capable; builds aws-lc's C code); enable one provider | no |
-//! | `testing` | [`testing`]: an in-memory pipeline and assertions for a service's unit tests | no |
+//! | `testing` | the `testing` module: an in-memory pipeline and assertions for a service's unit tests | no |
 //!
 //! A service that only serves `/metrics` depends on
 //! `business-metrics-exporter = { version = "0.1", default-features = false, features = ["prometheus"] }`
