@@ -176,6 +176,7 @@ mod revenue;
 mod revenue_report;
 pub mod stats;
 mod step_order;
+pub mod time;
 
 pub use client::{
     format_labels, ClientError, InstantSeries, PrometheusClient, PrometheusClientBuilder,

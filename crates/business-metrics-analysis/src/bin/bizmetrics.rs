@@ -44,7 +44,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use business_metrics_analysis::{
     discover_funnel, parse_duration, AnalysisError, ClientError, CorrelationReport,
@@ -113,7 +113,7 @@ enum Command {
         /// Fewest aligned points to report from (at least 4).
         #[arg(long, default_value_t = DEFAULT_MIN_POINTS)]
         min_points: usize,
-        /// End of the range as Unix seconds (default: now).
+        /// End of the range, RFC 3339 or Unix seconds (default: now).
         #[arg(long, value_parser = parse_end)]
         end: Option<SystemTime>,
     },
@@ -133,7 +133,7 @@ enum Command {
         /// Split the funnel by a label.
         #[arg(long, value_enum)]
         by: Option<By>,
-        /// End of the window as Unix seconds (default: now).
+        /// End of the window, RFC 3339 or Unix seconds (default: now).
         #[arg(long, value_parser = parse_end)]
         end: Option<SystemTime>,
     },
@@ -153,7 +153,7 @@ enum Command {
         /// Split the amounts by a label besides currency, e.g. region.
         #[arg(long, value_name = "LABEL")]
         by: Option<LabelName>,
-        /// End of the window (the gauge's time) as Unix seconds (default: now).
+        /// End of the window (the gauge's time), RFC 3339 or Unix seconds (default: now).
         #[arg(long, value_parser = parse_end)]
         end: Option<SystemTime>,
     },
@@ -177,14 +177,9 @@ impl From<By> for Segmentation {
     }
 }
 
+/// `--start`/`--end`: RFC 3339 or Unix seconds, as the Prometheus HTTP API takes them.
 fn parse_end(text: &str) -> Result<SystemTime, String> {
-    let secs: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not Unix seconds, e.g. 1700000000"))?;
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("`{text}` is not a time after 1970"));
-    }
-    Ok(UNIX_EPOCH + Duration::from_secs_f64(secs))
+    business_metrics_analysis::time::parse_time(text).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
