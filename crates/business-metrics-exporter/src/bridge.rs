@@ -3,16 +3,17 @@
 //! application's Tokio runtime.
 
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
@@ -81,6 +82,8 @@ struct SharedReader {
     reader: ManualReader,
     /// One scrape at a time: the collected metrics and the text writer, both reused.
     scrape: Mutex<Scrape>,
+    /// How many expositions the server has rendered.
+    rendered: AtomicU64,
 }
 
 /// The state of the scrapes, kept from one to the next.
@@ -88,6 +91,9 @@ struct SharedReader {
 struct Scrape {
     metrics: ResourceMetrics,
     exposition: Exposition,
+    /// The last exposition served and its number, shared by scrapes that arrived
+    /// while it was being rendered.
+    last: Option<(u64, Bytes)>,
 }
 
 impl BridgeReader {
@@ -99,6 +105,7 @@ impl BridgeReader {
                     .with_temporality(Temporality::Cumulative)
                     .build(),
                 scrape: Mutex::new(Scrape::default()),
+                rendered: AtomicU64::new(0),
             }),
         }
     }
@@ -119,10 +126,54 @@ impl BridgeReader {
         let Scrape {
             metrics,
             exposition,
+            ..
         } = &mut *scrape;
         self.shared.reader.collect(metrics)?;
         exposition.encode(metrics, out);
         Ok(())
+    }
+}
+
+impl BridgeReader {
+    /// The exposition for a scrape that arrived when `arrived` expositions had been
+    /// rendered: one rendered after it arrived if there is one (a concurrent scrape
+    /// rendered it meanwhile), else a new one. Concurrent scrapers thus share one
+    /// collection and one buffer, however slowly each of them reads.
+    ///
+    /// # Errors
+    /// As [`render`](Self::render).
+    pub(crate) fn render_shared(
+        &self,
+        arrived: u64,
+        reserve: usize,
+    ) -> Result<Bytes, OTelSdkError> {
+        let mut scrape = self
+            .shared
+            .scrape
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((n, body)) = &scrape.last {
+            if *n > arrived {
+                return Ok(body.clone());
+            }
+        }
+        let Scrape {
+            metrics,
+            exposition,
+            last,
+        } = &mut *scrape;
+        self.shared.reader.collect(metrics)?;
+        let mut out = Vec::with_capacity(reserve);
+        exposition.encode(metrics, &mut out);
+        let body = Bytes::from(out);
+        let n = self.shared.rendered.fetch_add(1, Ordering::AcqRel) + 1;
+        *last = Some((n, body.clone()));
+        Ok(body)
+    }
+
+    /// How many expositions the server has rendered so far.
+    pub(crate) fn rendered(&self) -> u64 {
+        self.shared.rendered.load(Ordering::Acquire)
     }
 }
 
@@ -169,14 +220,8 @@ pub(crate) fn serve(
     };
     let app = router(reader, config.bearer_token.clone());
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = runtime.spawn(async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            // Ends on a stop signal or when the sender is dropped.
-            let _ = stopped.await;
-        });
-        // An accept-loop error ends the bridge; the provider keeps working.
-        let _ = server.await;
-    });
+    let limits = config.limits;
+    let task = runtime.spawn(crate::server::serve(listener, app, limits, stopped));
     Ok(BridgeServer {
         addr,
         stop: Some(stop),
@@ -307,10 +352,11 @@ async fn metrics(State(state): State<Arc<BridgeState>>, headers: HeaderMap) -> R
         )
             .into_response();
     }
+    let arrived = state.reader.rendered();
     let last = state.last_len.load(Ordering::Relaxed);
-    let mut body = Vec::with_capacity(last.saturating_add(last / 8).min(MAX_RESERVED_BODY));
-    match state.reader.render(&mut body) {
-        Ok(()) => {
+    let reserve = last.saturating_add(last / 8).min(MAX_RESERVED_BODY);
+    match state.reader.render_shared(arrived, reserve) {
+        Ok(body) => {
             state.last_len.store(body.len(), Ordering::Relaxed);
             (
                 [(
@@ -356,5 +402,33 @@ mod tests {
         assert!(!authorized(Some(&t), &headers(Some("Bearer s3cret "))));
         assert!(!authorized(Some(&t), &headers(Some("Basic s3cret"))));
         assert!(!authorized(Some(&t), &headers(Some("s3cret"))));
+    }
+}
+
+#[cfg(test)]
+mod shared_render_tests {
+    use super::*;
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_sdk::metrics::SdkMeterProvider;
+
+    #[test]
+    fn scrapes_that_arrive_during_a_rendering_share_it() {
+        let reader = BridgeReader::new();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(reader.clone())
+            .build();
+        provider.meter("t").u64_counter("c").build().add(1, &[]);
+        // Two scrapes arrive before any rendering: the first renders, the second
+        // takes the same buffer.
+        let arrived = reader.rendered();
+        let a = reader.render_shared(arrived, 0).unwrap();
+        let b = reader.render_shared(arrived, 0).unwrap();
+        assert_eq!(a.as_ptr(), b.as_ptr());
+        assert_eq!(reader.rendered(), 1);
+        // A scrape arriving after that rendering gets a new one.
+        let c = reader.render_shared(reader.rendered(), 0).unwrap();
+        assert_ne!(a.as_ptr(), c.as_ptr());
+        assert_eq!(reader.rendered(), 2);
+        assert_eq!(a, c, "nothing changed in between");
     }
 }

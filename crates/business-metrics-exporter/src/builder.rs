@@ -68,6 +68,8 @@ pub struct ExporterBuilder {
     deployment_environment: Option<String>,
     prometheus_addr: Option<SocketAddr>,
     prometheus_listener: bool,
+    #[cfg(feature = "prometheus")]
+    prometheus_limits: crate::ListenerLimits,
     bearer_token: Option<Secret>,
     cardinality_limit: Option<usize>,
     shutdown_timeout: Option<Duration>,
@@ -115,6 +117,8 @@ impl ExporterBuilder {
             deployment_environment: None,
             prometheus_addr: None,
             prometheus_listener: true,
+            #[cfg(feature = "prometheus")]
+            prometheus_limits: crate::ListenerLimits::default(),
             bearer_token: None,
             cardinality_limit: None,
             shutdown_timeout: None,
@@ -312,6 +316,15 @@ impl ExporterBuilder {
     /// its router into the service's router.
     pub fn with_prometheus_listener(mut self, listen: bool) -> Self {
         self.prometheus_listener = listen;
+        self
+    }
+
+    /// Sets the connection cap and time limits of the bridge's own listener
+    /// (default: 64 connections, 10 s to send a request's headers, 60 s per
+    /// connection).
+    #[cfg(feature = "prometheus")]
+    pub fn with_prometheus_limits(mut self, limits: crate::ListenerLimits) -> Self {
+        self.prometheus_limits = limits;
         self
     }
 
@@ -574,10 +587,26 @@ impl ExporterBuilder {
                 ));
             }
         }
+        #[cfg(feature = "prometheus")]
+        {
+            let l = &self.prometheus_limits;
+            if l.max_connections == 0
+                || l.header_read_timeout.is_zero()
+                || l.connection_lifetime.is_zero()
+            {
+                return Err(invalid(
+                    "prometheus_limits",
+                    "max_connections, header_read_timeout and connection_lifetime must be \
+                     above zero",
+                ));
+            }
+        }
         Ok(BridgeConfig {
             addr,
             bearer_token,
             listen: self.prometheus_listener,
+            #[cfg(feature = "prometheus")]
+            limits: self.prometheus_limits,
         })
     }
 

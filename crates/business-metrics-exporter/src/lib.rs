@@ -76,7 +76,7 @@
 //! | [`OTEL_RESOURCE_ATTRIBUTES`](env::OTEL_RESOURCE_ATTRIBUTES) | `key=value,...` (`service.version`, `deployment.environment`, ...); a malformed list is ignored whole | |
 //! | [`OTEL_EXPORTER_PROMETHEUS_HOST`](env::OTEL_EXPORTER_PROMETHEUS_HOST) | IP address or `localhost` | `127.0.0.1` |
 //! | [`OTEL_EXPORTER_PROMETHEUS_PORT`](env::OTEL_EXPORTER_PROMETHEUS_PORT) | port, `0` for any free one | 9464 |
-//! | [`BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN`](env::BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN) | token `/metrics` requires (this project's variable) | none |
+//! | [`BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN`](env::BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN) | token `/metrics` requires (this project's variable); set but empty is an error, never "no token" | none |
 //!
 //! Not read: `OTEL_LOG_LEVEL` (the `tracing` subscriber's filter decides what is
 //! logged), `OTEL_CONFIG_FILE`, the attribute-limit and span and log variables
@@ -142,6 +142,13 @@
 //!
 //! # Security
 //!
+//! The bridge's own listener caps concurrent connections (64), gives each client
+//! 10 s to send a request's headers and closes any connection after 60 s, so silent
+//! or stalled clients cannot exhaust it and a client that never reads its answer
+//! holds one buffer for a bounded time; concurrent scrapes share one collection and
+//! one rendered buffer. Shutdown drops every connection at once, whatever the
+//! clients are doing. [`ExporterBuilder::with_prometheus_limits`] changes the limits.
+//!
 //! The bridge listens on `127.0.0.1` unless told otherwise, because revenue figures
 //! are confidential; [`ExporterBuilder::with_bearer_token`] makes `/metrics` answer
 //! 401 to requests without `Authorization: Bearer <token>` (compared in constant
@@ -201,6 +208,8 @@ mod guard;
 #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 mod otlp;
 mod resource;
+#[cfg(feature = "prometheus")]
+mod server;
 mod secret;
 mod views;
 
@@ -224,6 +233,8 @@ pub use config::{
 };
 pub use error::{ConfigError, InitError, ShutdownError};
 pub use guard::MetricsGuard;
+#[cfg(feature = "prometheus")]
+pub use server::ListenerLimits;
 pub use resource::{
     new_instance_id, DEPLOYMENT_ENVIRONMENT, SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION,
 };

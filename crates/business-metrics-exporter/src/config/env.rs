@@ -237,6 +237,16 @@ impl EnvSettings {
             strict,
             ignored: Vec::new(),
         };
+        // An empty token must not silently turn protection off: an error even when
+        // lenient (it is this crate's variable, and a security setting).
+        if lookup(BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN).is_some_and(|v| v.trim().is_empty()) {
+            return Err(invalid(
+                BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN,
+                "is set but empty, which would leave /metrics unprotected; set a token, or \
+                 unset the variable to serve /metrics without one"
+                    .to_owned(),
+            ));
+        }
         let disabled = r
             .parsed(OTEL_SDK_DISABLED, parse::boolean)?
             .unwrap_or(false);

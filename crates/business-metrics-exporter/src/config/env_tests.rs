@@ -713,3 +713,16 @@ fn every_variable_is_in_the_crate_docs_table() {
         assert!(docs.contains(&format!("[`{v}`](env::{v})")), "{v}");
     }
 }
+
+#[test]
+fn an_empty_bearer_token_is_an_error_not_no_token() {
+    for value in ["", "  "] {
+        let e = resolve(&[(BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN, value)]).unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "environment variable BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN is invalid: is set but empty"
+            ),
+            "{e}"
+        );
+    }
+}

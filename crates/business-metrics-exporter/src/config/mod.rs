@@ -260,6 +260,9 @@ pub struct BridgeConfig {
     /// service mounts [`PrometheusHandle::router`](crate::PrometheusHandle::router)
     /// on its own router instead.
     pub listen: bool,
+    /// Connection cap and time limits of the bridge's own listener.
+    #[cfg(feature = "prometheus")]
+    pub limits: crate::ListenerLimits,
 }
 
 impl fmt::Debug for BridgeConfig {
@@ -268,7 +271,7 @@ impl fmt::Debug for BridgeConfig {
             .field("addr", &self.addr)
             .field("bearer_token", &self.bearer_token)
             .field("listen", &self.listen)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
