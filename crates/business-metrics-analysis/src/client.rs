@@ -1,9 +1,22 @@
-//! A small client for the Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`).
+//! A small client for the Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`)
+//! of Prometheus and the stores that speak it (Thanos, Mimir, Cortex, hosted ones):
+//! credentials, extra headers, a tenant, a private CA.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::{Deserialize, Serialize};
+
+use crate::auth::{redact_url_text, Credentials};
+use crate::matcher::LabelMatcher;
+
+/// The header Thanos, Mimir, Cortex and Loki read the tenant from.
+pub const TENANT_HEADER: &str = "X-Scope-OrgID";
+
+/// The most redirects followed, all on the base URL's scheme, host and port.
+const MAX_REDIRECTS: usize = 5;
 
 /// The default timeout of one request to Prometheus.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -24,7 +37,9 @@ pub enum ClientError {
     },
     /// No connection could be made (refused, unknown host, TLS failure).
     #[error(
-        "cannot reach prometheus at {url} ({reason}); check the url and that prometheus is running"
+        "cannot reach prometheus at {url} ({reason}); check the url, that prometheus is \
+         running and, for https, that its certificate is signed by a trusted CA (give a \
+         private CA's certificate as the CA certificate)"
     )]
     Unreachable {
         /// The URL requested.
@@ -61,6 +76,56 @@ pub enum ClientError {
         status: u16,
         /// The start of the body.
         body: String,
+    },
+    /// The server refused the credentials, or asked for some (HTTP 401 or 403). The
+    /// message never quotes them.
+    #[error(
+        "prometheus at {url} refused the credentials (http {status}); give the right bearer \
+         token or basic auth, and the tenant if the store has several"
+    )]
+    Unauthorized {
+        /// The URL requested.
+        url: String,
+        /// 401 or 403.
+        status: u16,
+    },
+    /// The server redirected to another scheme, host or port (or too often); the
+    /// redirect is not followed, so credentials and headers never go to another host.
+    #[error(
+        "prometheus at {url} redirects to {location}, which is not followed (another host, \
+         or more than {MAX_REDIRECTS} redirects); give the final url if you trust it"
+    )]
+    Redirected {
+        /// The URL requested.
+        url: String,
+        /// The `Location` answered, user info redacted.
+        location: String,
+    },
+    /// Credentials could not be used (the message never quotes them).
+    #[error("invalid credentials: {reason}")]
+    InvalidCredentials {
+        /// What is wrong with them.
+        reason: String,
+    },
+    /// An extra header could not be used (its value is never quoted: it may be secret).
+    #[error("invalid header `{name}`: {reason}; write it as `Name: value`")]
+    InvalidHeader {
+        /// The header's name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The private CA's certificate could not be read.
+    #[error("invalid ca certificate: {reason}; give the CA's certificate in PEM")]
+    InvalidCaCertificate {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// TLS could not be set up.
+    #[error("cannot set up tls: {reason}")]
+    Tls {
+        /// What failed.
+        reason: String,
     },
     /// A successful answer could not be decoded.
     #[error("cannot decode the answer of {url}: {reason}; check that the url points at a prometheus server")]
@@ -115,11 +180,31 @@ pub fn format_labels(labels: &BTreeMap<String, String>) -> String {
     format!("{{{}}}", inner.join(", "))
 }
 
-/// Builds a [`PrometheusClient`].
-#[derive(Debug, Clone)]
+/// Builds a [`PrometheusClient`]: where Prometheus is, how long to wait, how to
+/// authenticate, which extra headers and tenant to send, which CA to trust, and which
+/// label matchers every analysis adds to its selectors.
+#[derive(Clone)]
 pub struct PrometheusClientBuilder {
     base_url: String,
     timeout: Duration,
+    credentials: Option<Credentials>,
+    headers: HeaderMap,
+    ca_pem: Option<Vec<u8>>,
+    matchers: Vec<LabelMatcher>,
+}
+
+impl fmt::Debug for PrometheusClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrometheusClientBuilder")
+            .field("base_url", &redact_url_text(&self.base_url))
+            .field("timeout", &self.timeout)
+            .field("credentials", &self.credentials)
+            // Every value is marked sensitive: Debug shows `Sensitive`.
+            .field("headers", &self.headers)
+            .field("ca_pem_bytes", &self.ca_pem.as_ref().map(Vec::len))
+            .field("matchers", &self.matchers)
+            .finish()
+    }
 }
 
 impl PrometheusClientBuilder {
@@ -130,14 +215,76 @@ impl PrometheusClientBuilder {
         self
     }
 
+    /// Sends `credentials` with every request (replacing any given before). User info
+    /// in the base URL (`https://user:password@host`) is read as basic auth.
+    #[must_use]
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Sends `name: value` with every request, e.g. a hosted store's API key header.
+    /// Its value never shows in `Debug` output or messages.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::InvalidHeader`] when the name or value is not valid in HTTP.
+    pub fn with_header(mut self, name: &str, value: &str) -> Result<Self, ClientError> {
+        let invalid = |reason: &str| ClientError::InvalidHeader {
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let header = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| invalid("not a header name"))?;
+        let mut value = HeaderValue::from_str(value.trim())
+            .map_err(|_| invalid("its value has a character not allowed in a header"))?;
+        value.set_sensitive(true);
+        self.headers.append(header, value);
+        Ok(self)
+    }
+
+    /// Sends `X-Scope-OrgID: <tenant>` ([`TENANT_HEADER`]) with every request: the
+    /// tenant of a multi-tenant store (Mimir, Cortex, Thanos receive).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::InvalidHeader`] when the tenant is not valid in a header.
+    pub fn with_tenant(self, tenant: &str) -> Result<Self, ClientError> {
+        self.with_header(TENANT_HEADER, tenant)
+    }
+
+    /// Trusts only the CA certificates in `pem` (one or more `BEGIN CERTIFICATE`
+    /// blocks) instead of the platform's, for a store behind a private CA. Needs the
+    /// `rustls` feature; it is read by [`PrometheusClientBuilder::build`].
+    #[must_use]
+    pub fn with_ca_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_pem = Some(pem.into());
+        self
+    }
+
+    /// Adds `matcher` to every selector of the PromQL the analyses build (funnels,
+    /// funnel order, revenue), so series of other services with the same names are
+    /// left out. PromQL given by the caller ([`crate::CorrelationRequest`]) is sent as
+    /// written.
+    #[must_use]
+    pub fn with_matcher(mut self, matcher: LabelMatcher) -> Self {
+        self.matchers.push(matcher);
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
     ///
-    /// [`ClientError::InvalidUrl`] when the base URL does not parse or is not http(s).
+    /// [`ClientError::InvalidUrl`] when the base URL does not parse or is not http(s),
+    /// [`ClientError::InvalidCredentials`] when credentials come both from the URL and
+    /// from [`PrometheusClientBuilder::with_credentials`] or an `Authorization` header,
+    /// [`ClientError::InvalidCaCertificate`] or [`ClientError::Tls`] when TLS cannot
+    /// be set up.
     pub fn build(self) -> Result<PrometheusClient, ClientError> {
+        let shown_url = redact_url_text(&self.base_url);
         let invalid = |reason: String| ClientError::InvalidUrl {
-            url: self.base_url.clone(),
+            url: shown_url.clone(),
             reason,
         };
         let mut base = reqwest::Url::parse(&self.base_url).map_err(|e| invalid(e.to_string()))?;
@@ -151,26 +298,98 @@ impl PrometheusClientBuilder {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
+        let mut credentials = self.credentials;
+        if !base.username().is_empty() || base.password().is_some() {
+            if credentials.is_some() {
+                return Err(ClientError::InvalidCredentials {
+                    reason: "given both in the url and apart from it; give them once".to_owned(),
+                });
+            }
+            credentials = Some(Credentials::basic(
+                percent_decode(base.username()),
+                percent_decode(base.password().unwrap_or("")),
+            ));
+            // The URL is shown in messages: it keeps no credentials.
+            let _ = base.set_username("");
+            let _ = base.set_password(None);
+        }
+        if credentials.is_some() && self.headers.contains_key(AUTHORIZATION) {
+            return Err(ClientError::InvalidCredentials {
+                reason: "given both as credentials and as an Authorization header; give \
+                         them once"
+                    .to_owned(),
+            });
+        }
+        let origin = base.origin();
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.url().origin() == origin && attempt.previous().len() <= MAX_REDIRECTS {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        });
         let http = reqwest::Client::builder()
             .timeout(self.timeout)
-            .build()
-            .map_err(|e| invalid(e.to_string()))?;
+            .redirect(redirects)
+            .default_headers(self.headers);
+        #[cfg(feature = "rustls")]
+        let http =
+            http.tls_backend_preconfigured(crate::tls::client_config(self.ca_pem.as_deref())?);
+        #[cfg(not(feature = "rustls"))]
+        if self.ca_pem.is_some() {
+            return Err(ClientError::Tls {
+                reason: "this build has no tls; enable the `rustls` feature".to_owned(),
+            });
+        }
+        let http = http.build().map_err(|e| ClientError::Tls {
+            reason: root_cause(&e),
+        })?;
         Ok(PrometheusClient {
             http,
             base,
             timeout: self.timeout,
+            credentials,
+            matchers: self.matchers,
         })
     }
+}
+
+/// `%XX` sequences decoded (user info in a URL is percent-encoded).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// An asynchronous client of the Prometheus HTTP API.
 ///
 /// It needs a Tokio runtime to run in; the library never starts one.
+///
+/// Its `Debug` output shows no credentials or header values.
 #[derive(Debug, Clone)]
 pub struct PrometheusClient {
     http: reqwest::Client,
     base: reqwest::Url,
     timeout: Duration,
+    credentials: Option<Credentials>,
+    matchers: Vec<LabelMatcher>,
 }
 
 impl PrometheusClient {
@@ -181,7 +400,18 @@ impl PrometheusClient {
         PrometheusClientBuilder {
             base_url: base_url.into(),
             timeout: DEFAULT_TIMEOUT,
+            credentials: None,
+            headers: HeaderMap::new(),
+            ca_pem: None,
+            matchers: Vec::new(),
         }
+    }
+
+    /// The label matchers the analyses add to every selector they build
+    /// ([`PrometheusClientBuilder::with_matcher`]).
+    #[must_use]
+    pub fn matchers(&self) -> &[LabelMatcher] {
+        &self.matchers
     }
 
     /// Runs an instant query at `time` (the server's "now" when `None`). A scalar
@@ -299,14 +529,33 @@ impl PrometheusClient {
                 }
             }
         };
-        let response = self
-            .http
-            .post(url.clone())
-            .form(form)
-            .send()
-            .await
-            .map_err(transport)?;
+        let request = self.http.post(url.clone()).form(form);
+        let request = match &self.credentials {
+            Some(Credentials::Bearer(token)) => request.bearer_auth(token.expose()),
+            Some(Credentials::Basic { username, password }) => {
+                request.basic_auth(username, Some(password.expose()))
+            }
+            None => request,
+        };
+        let response = request.send().await.map_err(transport)?;
         let status = response.status();
+        if matches!(status.as_u16(), 401 | 403) {
+            return Err(ClientError::Unauthorized {
+                url: url_text,
+                status: status.as_u16(),
+            });
+        }
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .map_or_else(|| "nowhere".to_owned(), redact_url_text);
+            return Err(ClientError::Redirected {
+                url: url_text,
+                location,
+            });
+        }
         let body = response.text().await.map_err(transport)?;
         let envelope: Result<RawEnvelope, _> = serde_json::from_str(&body);
         match envelope {

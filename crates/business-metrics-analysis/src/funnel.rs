@@ -9,6 +9,7 @@ use crate::client::{InstantSeries, PrometheusClient};
 use crate::definition::{FunnelName, FunnelSpec, FunnelSteps, StepName, StepsFrom};
 use crate::duration::format_promql_duration;
 use crate::error::AnalysisError;
+use crate::matcher::{continue_selector, LabelMatcher};
 use crate::stats::{self, ProportionTest};
 
 /// The counter every funnel step increments, labelled `funnel` and `step`.
@@ -52,6 +53,17 @@ impl Segmentation {
 /// ```
 #[must_use]
 pub fn funnel_query(spec: &FunnelSpec, range: Duration, by: Option<Segmentation>) -> String {
+    funnel_query_matching(spec, range, by, &[])
+}
+
+/// [`funnel_query`] with `matchers` added to its selector (`job="checkout"`, ...).
+#[must_use]
+pub fn funnel_query_matching(
+    spec: &FunnelSpec,
+    range: Duration,
+    by: Option<Segmentation>,
+    matchers: &[LabelMatcher],
+) -> String {
     let group = by.map_or_else(|| "step".to_owned(), |s| format!("step, {}", s.label()));
     let steps: Vec<&str> = spec
         .steps()
@@ -61,9 +73,10 @@ pub fn funnel_query(spec: &FunnelSpec, range: Duration, by: Option<Segmentation>
         .collect();
     // Funnel and step names are `[a-z][a-z0-9_]*`: nothing to escape.
     format!(
-        "sum by ({group}) (increase({FUNNEL_METRIC}{{funnel=\"{}\", step=~\"{}\"}}[{}]))",
+        "sum by ({group}) (increase({FUNNEL_METRIC}{{funnel=\"{}\", step=~\"{}\"{}}}[{}]))",
         spec.name(),
         steps.join("|"),
+        continue_selector(matchers),
         format_promql_duration(range)
     )
 }
@@ -158,7 +171,7 @@ pub async fn funnel(
     end: Option<SystemTime>,
     by: Option<Segmentation>,
 ) -> Result<FunnelReport, AnalysisError> {
-    let query = funnel_query(spec, range, by);
+    let query = funnel_query_matching(spec, range, by, client.matchers());
     let series = client.query(&query, end).await?;
     build_report(spec, &query, &series, range, by)
 }

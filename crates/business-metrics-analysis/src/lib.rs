@@ -75,6 +75,32 @@
 //! # }
 //! ```
 //!
+//! # Production stores
+//!
+//! [`PrometheusClientBuilder`] reaches stores behind authentication: credentials
+//! ([`Credentials`]: a bearer token or basic auth, their secrets redacted from `Debug`
+//! and every [`ClientError`]), extra headers, a tenant ([`TENANT_HEADER`],
+//! `X-Scope-OrgID`, for Mimir, Cortex and Thanos), and a private CA. Redirects to
+//! another scheme, host or port are not followed. [`LabelMatcher`]s given with
+//! [`PrometheusClientBuilder::with_matcher`] (such as [`LabelMatcher::job`]) are added to
+//! every selector the analyses build, so two services' series never mix; PromQL the
+//! caller writes ([`CorrelationRequest`]) is sent as written. Times for a window read
+//! as in Prometheus' API: [`time::parse_time`].
+//!
+//! ```no_run
+//! use business_metrics_analysis::{Credentials, LabelMatcher, PrometheusClient};
+//!
+//! # fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = PrometheusClient::builder("https://mimir.example/prometheus")
+//!     .with_credentials(Credentials::basic("123456", std::env::var("TOKEN")?))
+//!     .with_tenant("team-a")?
+//!     .with_ca_certificate_pem(std::fs::read("ca.pem")?)
+//!     .with_matcher(LabelMatcher::job("checkout"))
+//!     .build()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Funnels
 //!
 //! Every funnel's steps land on `business_funnel_step_total`, told apart by the
@@ -150,7 +176,7 @@
 //! | Feature | Default | What it adds |
 //! |---|---|---|
 //! | `cli` | yes | the `bizmetrics` binary (`clap`, `anyhow`, a Tokio runtime); libraries turn it off with `default-features = false` |
-//! | `rustls` | no | `https://` Prometheus URLs (rustls with aws-lc-rs) |
+//! | `rustls` | with `cli` | `https://` Prometheus URLs: rustls with the `ring` provider, the platform's verifier or [`PrometheusClientBuilder::with_ca_certificate_pem`] |
 //!
 //! # Related crates
 //!
@@ -164,12 +190,14 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod auth;
 mod client;
 mod correlate;
 mod definition;
 mod duration;
 mod error;
 mod funnel;
+mod matcher;
 mod money;
 mod names;
 mod revenue;
@@ -177,10 +205,13 @@ mod revenue_report;
 pub mod stats;
 mod step_order;
 pub mod time;
+#[cfg(feature = "rustls")]
+mod tls;
 
+pub use auth::{Credentials, Secret};
 pub use client::{
     format_labels, ClientError, InstantSeries, PrometheusClient, PrometheusClientBuilder,
-    RangeSeries, Sample, DEFAULT_TIMEOUT,
+    RangeSeries, Sample, DEFAULT_TIMEOUT, TENANT_HEADER,
 };
 pub use correlate::{
     analyze, correlate, single_series, CorrelationReport, CorrelationRequest, Direction,
@@ -193,9 +224,10 @@ pub use definition::{
 pub use duration::{format_duration, format_promql_duration, parse_duration, DurationError};
 pub use error::AnalysisError;
 pub use funnel::{
-    build_report, funnel, funnel_query, FunnelReport, SegmentFunnel, Segmentation, StepStats,
-    VariantComparison, CONTROL_VARIANT, FUNNEL_METRIC, SIGNIFICANCE_LEVEL,
+    build_report, funnel, funnel_query, funnel_query_matching, FunnelReport, SegmentFunnel,
+    Segmentation, StepStats, VariantComparison, CONTROL_VARIANT, FUNNEL_METRIC, SIGNIFICANCE_LEVEL,
 };
+pub use matcher::{LabelMatcher, MatchOp, MatcherError};
 pub use money::{
     format_minor, format_money, CurrencyLabel, IsoCurrency, MISSING_CURRENCY_NOTE,
     UNKNOWN_CURRENCY_NOTE,
@@ -206,4 +238,4 @@ pub use revenue::{
     MAX_EXACT_MINOR, REVENUE_METRIC,
 };
 pub use revenue_report::{RevenueReport, RevenueRow};
-pub use step_order::{discover_funnel, step_order_query};
+pub use step_order::{discover_funnel, step_order_query, step_order_query_matching};

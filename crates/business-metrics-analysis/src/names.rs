@@ -139,6 +139,13 @@ impl LabelName {
         Ok(Self(name.to_owned()))
     }
 
+    /// `job`: the label of a scrape job, and of OpenTelemetry's `service.name`
+    /// (with `service.namespace`) in Prometheus.
+    #[must_use]
+    pub fn job() -> Self {
+        Self("job".to_owned())
+    }
+
     /// The name.
     #[must_use]
     pub fn as_str(&self) -> &str {

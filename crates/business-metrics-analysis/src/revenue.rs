@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use crate::client::{format_labels, InstantSeries, PrometheusClient};
 use crate::duration::format_promql_duration;
 use crate::error::AnalysisError;
+use crate::matcher::{braces, LabelMatcher};
 use crate::money::CurrencyLabel;
 use crate::names::{LabelName, MetricName};
 use crate::revenue_report::{RevenueReport, RevenueRow};
@@ -126,11 +127,17 @@ impl RevenueRequest {
     /// `sum by ([by, ]currency) (metric)` for a gauge.
     #[must_use]
     pub fn query(&self) -> String {
+        self.query_matching(&[])
+    }
+
+    /// [`RevenueRequest::query`] with `matchers` on the metric (`job="checkout"`, ...).
+    #[must_use]
+    pub fn query_matching(&self, matchers: &[LabelMatcher]) -> String {
         let groups = match &self.by {
             Some(by) => format!("{by}, {CURRENCY_LABEL}"),
             None => CURRENCY_LABEL.to_owned(),
         };
-        let metric = &self.metric;
+        let metric = format!("{}{}", self.metric, braces(matchers));
         match self.reading {
             Reading::Increase(range) => format!(
                 "sum by ({groups}) (increase({metric}[{}]))",
@@ -153,7 +160,9 @@ pub async fn revenue(
     request: &RevenueRequest,
     end: Option<SystemTime>,
 ) -> Result<RevenueReport, AnalysisError> {
-    let series = client.query(&request.query(), end).await?;
+    let series = client
+        .query(&request.query_matching(client.matchers()), end)
+        .await?;
     build_revenue_report(request, &series)
 }
 

@@ -8,6 +8,7 @@ use crate::definition::{FunnelName, FunnelSpec, FunnelSteps, StepName};
 use crate::duration::format_promql_duration;
 use crate::error::AnalysisError;
 use crate::funnel::{round_count, FUNNEL_METRIC};
+use crate::matcher::{continue_selector, LabelMatcher};
 
 /// The PromQL for every step of the funnel `name`, counted since each series
 /// started, as seen over `range`:
@@ -18,8 +19,19 @@ use crate::funnel::{round_count, FUNNEL_METRIC};
 /// windows make equal counts (and so a guessed order) likelier.
 #[must_use]
 pub fn step_order_query(name: &FunnelName, range: Duration) -> String {
+    step_order_query_matching(name, range, &[])
+}
+
+/// [`step_order_query`] with `matchers` added to its selector (`job="checkout"`, ...).
+#[must_use]
+pub fn step_order_query_matching(
+    name: &FunnelName,
+    range: Duration,
+    matchers: &[LabelMatcher],
+) -> String {
     format!(
-        "sum by (step) (max_over_time({FUNNEL_METRIC}{{funnel=\"{name}\"}}[{}]))",
+        "sum by (step) (max_over_time({FUNNEL_METRIC}{{funnel=\"{name}\"{}}}[{}]))",
+        continue_selector(matchers),
         format_promql_duration(range)
     )
 }
@@ -43,7 +55,7 @@ pub async fn discover_funnel(
     range: Duration,
     end: Option<SystemTime>,
 ) -> Result<FunnelSpec, AnalysisError> {
-    let query = step_order_query(&name, range);
+    let query = step_order_query_matching(&name, range, client.matchers());
     let series = client.query(&query, end).await?;
     spec_from_counts(name, query, &series)
 }

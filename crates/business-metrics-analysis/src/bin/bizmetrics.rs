@@ -37,22 +37,41 @@
 //! string, exact). A value that is NaN, infinite, negative or above 2^53 is a data
 //! problem (exit 5).
 //!
-//! Exit codes: 0 success; 2 usage (bad arguments, durations, URL); 3 Prometheus
-//! unreachable or too slow; 4 Prometheus rejected the query or answered something
-//! else than its API; 5 a data problem (several series where one is needed, no data,
-//! too few aligned points, a constant series, a value that is no amount of money).
+//! Every subcommand reads the window as `--range` ending at `--end` (default: now), or
+//! from `--start` to `--end`; times are RFC 3339 (`2026-12-02T14:02:00Z`, with an offset
+//! such as `+01:00`) or Unix seconds.
+//!
+//! Production stores (Prometheus behind auth and TLS, Thanos, Mimir, Cortex, hosted
+//! ones) take `--bearer-token` or `--basic-auth user:password` (or
+//! `PROMETHEUS_BEARER_TOKEN`, `PROMETHEUS_BASIC_AUTH`, `--bearer-token-file`,
+//! `--basic-auth-file`), `--header 'Name: value'`, `--tenant` (`X-Scope-OrgID`) and
+//! `--ca-cert` for a private CA. HTTPS is verified against the system's CAs by
+//! default. Secrets never appear in help, messages or debug output; a redirect to
+//! another host is not followed. `--job checkout` (or `--matcher 'env="prod"'`,
+//! repeated) restricts every query bizmetrics builds to that service; `correlate`
+//! sends its PromQL as written and refuses them (put the matcher in the PromQL).
+//!
+//! Exit codes: 0 success; 2 usage (bad arguments, durations, times, URL, credentials,
+//! headers, CA certificate); 3 Prometheus unreachable (TLS failures included) or too
+//! slow; 4 Prometheus rejected the query or answered something else than its API; 5 a
+//! data problem (several series where one is needed, no data, too few aligned points,
+//! a constant series, a value that is no amount of money); 6 Prometheus refused the
+//! credentials (HTTP 401 or 403).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+use business_metrics_analysis::time::{TimeError, Window};
 use business_metrics_analysis::{
     discover_funnel, parse_duration, AnalysisError, ClientError, CorrelationReport,
     CorrelationRequest, FunnelName, FunnelReport, FunnelSpec, FunnelSteps, LabelName, MetricName,
-    PrometheusClient, RevenueRequest, Segmentation, StepName, StepsFrom, CHECKOUT_FUNNEL,
-    DEFAULT_MIN_POINTS,
+    RevenueRequest, Segmentation, StepName, StepsFrom, CHECKOUT_FUNNEL, DEFAULT_MIN_POINTS,
 };
 use clap::{Parser, Subcommand, ValueEnum};
+
+#[path = "bizmetrics/store.rs"]
+mod store;
 
 /// Exit code: bad arguments.
 const EXIT_USAGE: u8 = 2;
@@ -62,6 +81,8 @@ const EXIT_UNREACHABLE: u8 = 3;
 const EXIT_QUERY: u8 = 4;
 /// Exit code: the data does not allow the analysis.
 const EXIT_DATA: u8 = 5;
+/// Exit code: Prometheus refused the credentials.
+const EXIT_AUTH: u8 = 6;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -70,7 +91,7 @@ const EXIT_DATA: u8 = 5;
     about = "Funnel, correlation and revenue analyses of business metrics stored in Prometheus",
     after_help = "Exit codes: 0 ok, 2 usage, 3 Prometheus unreachable, 4 query error, \
                   5 data problem (several series, no data, too few points, constant series, \
-                  a value that is no amount of money)"
+                  a value that is no amount of money), 6 credentials refused"
 )]
 struct Cli {
     /// Base URL of the Prometheus server.
@@ -87,6 +108,8 @@ struct Cli {
     /// Print a JSON report instead of a table.
     #[arg(long, global = true)]
     json: bool,
+    #[command(flatten)]
+    store: store::StoreArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -102,8 +125,11 @@ enum Command {
         #[arg(long)]
         business: String,
         /// How far back from --end to look, e.g. 7d.
-        #[arg(long, value_parser = parse_duration)]
-        range: Duration,
+        #[arg(long, value_parser = parse_duration, required_unless_present = "start")]
+        range: Option<Duration>,
+        /// Start of the range instead of --range, RFC 3339 or Unix seconds.
+        #[arg(long, value_parser = parse_end, conflicts_with = "range")]
+        start: Option<SystemTime>,
         /// Resolution, e.g. 5m.
         #[arg(long, value_parser = parse_duration)]
         step: Duration,
@@ -128,8 +154,11 @@ enum Command {
         #[arg(long, value_name = "STEP,STEP,...")]
         steps: Option<FunnelSteps>,
         /// Window ending at --end, e.g. 1h.
-        #[arg(long, value_parser = parse_duration)]
-        range: Duration,
+        #[arg(long, value_parser = parse_duration, required_unless_present = "start")]
+        range: Option<Duration>,
+        /// Start of the window instead of --range, RFC 3339 or Unix seconds.
+        #[arg(long, value_parser = parse_end, conflicts_with = "range")]
+        start: Option<SystemTime>,
         /// Split the funnel by a label.
         #[arg(long, value_enum)]
         by: Option<By>,
@@ -148,8 +177,11 @@ enum Command {
         #[arg(long, requires = "metric", conflicts_with = "range")]
         gauge: bool,
         /// Window ending at --end over which the counter's increase is taken, e.g. 1h.
-        #[arg(long, value_parser = parse_duration, required_unless_present = "gauge")]
+        #[arg(long, value_parser = parse_duration, required_unless_present_any = ["gauge", "start"])]
         range: Option<Duration>,
+        /// Start of the counter's window instead of --range, RFC 3339 or Unix seconds.
+        #[arg(long, value_parser = parse_end, conflicts_with_all = ["range", "gauge"])]
+        start: Option<SystemTime>,
         /// Split the amounts by a label besides currency, e.g. region.
         #[arg(long, value_name = "LABEL")]
         by: Option<LabelName>,
@@ -207,13 +239,26 @@ fn main() -> ExitCode {
 }
 
 fn exit_code(error: &anyhow::Error) -> u8 {
+    if error.downcast_ref::<TimeError>().is_some() {
+        return EXIT_USAGE;
+    }
     let analysis = error.downcast_ref::<AnalysisError>();
     let client = error.downcast_ref::<ClientError>().or(match analysis {
         Some(AnalysisError::Client(c)) => Some(c),
         _ => None,
     });
     match (analysis, client) {
-        (_, Some(ClientError::InvalidUrl { .. })) => EXIT_USAGE,
+        (
+            _,
+            Some(
+                ClientError::InvalidUrl { .. }
+                | ClientError::InvalidCredentials { .. }
+                | ClientError::InvalidHeader { .. }
+                | ClientError::InvalidCaCertificate { .. }
+                | ClientError::Tls { .. },
+            ),
+        ) => EXIT_USAGE,
+        (_, Some(ClientError::Unauthorized { .. })) => EXIT_AUTH,
         (_, Some(ClientError::Unreachable { .. } | ClientError::Timeout { .. })) => {
             EXIT_UNREACHABLE
         }
@@ -225,26 +270,29 @@ fn exit_code(error: &anyhow::Error) -> u8 {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<String> {
-    let client = PrometheusClient::builder(&cli.prometheus)
-        .with_timeout(cli.timeout)
-        .build()?;
+    let client = cli.store.client(&cli.prometheus, cli.timeout)?;
+    let now = SystemTime::now();
     match cli.command {
         Command::Correlate {
             technical,
             business,
             range,
+            start,
             step,
             max_lag,
             min_points,
             end,
         } => {
-            let end = end.unwrap_or_else(SystemTime::now);
-            let start = end
-                .checked_sub(range)
-                .ok_or_else(|| AnalysisError::InvalidArgument {
-                    name: "--range".to_owned(),
-                    reason: "reaches before 1970".to_owned(),
-                })?;
+            if cli.store.selects_series() {
+                return Err(AnalysisError::InvalidArgument {
+                    name: "--job/--matcher".to_owned(),
+                    reason: "correlate sends --technical and --business as written; put the \
+                             matchers in their selectors, e.g. metric{job=\"checkout\"}"
+                        .to_owned(),
+                }
+                .into());
+            }
+            let Window { start, end } = Window::resolve(range, start, end, now)?;
             let max_lag_steps = max_lag.map_or(0, |lag| {
                 usize::try_from(lag.as_millis() / step.as_millis().max(1)).unwrap_or(usize::MAX)
             });
@@ -262,11 +310,13 @@ async fn run(cli: Cli) -> anyhow::Result<String> {
             funnel,
             steps,
             range,
+            start,
             by,
             end,
         } => {
             // One end for the order and the counts, so both read the same window.
-            let end = end.unwrap_or_else(SystemTime::now);
+            let window = Window::resolve(range, start, end, now)?;
+            let (range, end) = (window.length(), window.end);
             let spec = match (steps, FunnelSpec::built_in(&funnel)) {
                 (Some(steps), _) => FunnelSpec::new(funnel, steps),
                 (None, Some(built_in)) => built_in,
@@ -290,9 +340,16 @@ async fn run(cli: Cli) -> anyhow::Result<String> {
             metric,
             gauge,
             range,
+            start,
             by,
             end,
         } => {
+            let (range, end) = if gauge {
+                (None, end)
+            } else {
+                let window = Window::resolve(range, start, end, now)?;
+                (Some(window.length()), Some(window.end))
+            };
             let request = match (metric, range, gauge) {
                 (Some(metric), _, true) => RevenueRequest::gauge(metric),
                 (Some(metric), Some(range), false) => RevenueRequest::counter(metric, range),

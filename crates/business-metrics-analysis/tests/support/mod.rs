@@ -16,6 +16,7 @@
 )]
 
 pub mod money;
+pub mod pki;
 
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
@@ -272,12 +273,31 @@ pub struct Prometheus {
 /// Backfills the data set and starts Prometheus on a free loopback port, or returns
 /// `None` (after a notice) when prometheus or promtool is missing outside CI.
 pub fn start_prometheus() -> Option<Prometheus> {
+    start_prometheus_with(None, openmetrics)
+}
+
+/// A Prometheus serving the OpenMetrics text `data` writes for the window instead.
+pub fn start_prometheus_serving(data: fn(Window) -> String) -> Option<Prometheus> {
+    start_prometheus_with(None, data)
+}
+
+/// [`start_prometheus`] with Prometheus' `--web.config.file` (TLS, basic auth): its
+/// URL is `https://` and readiness is read from its log, since every request needs
+/// the credentials.
+pub fn start_prometheus_with_web_config(web_config: &std::path::Path) -> Option<Prometheus> {
+    start_prometheus_with(Some(web_config), openmetrics)
+}
+
+fn start_prometheus_with(
+    web_config: Option<&std::path::Path>,
+    data_set: fn(Window) -> String,
+) -> Option<Prometheus> {
     let prometheus = require_binary("prometheus")?;
     let promtool = require_binary("promtool")?;
     let dir = TempDir::new("bizmetrics-e2e");
     let window = Window::new();
     let data = dir.path().join("data.om");
-    std::fs::write(&data, openmetrics(window)).unwrap();
+    std::fs::write(&data, data_set(window)).unwrap();
     let tsdb = dir.path().join("tsdb");
     let output = Command::new(&promtool)
         .args(["tsdb", "create-blocks-from", "openmetrics"])
@@ -300,9 +320,13 @@ pub fn start_prometheus() -> Option<Prometheus> {
     let port = free_port();
     let log = dir.path().join("prometheus.log");
     let log_file = std::fs::File::create(&log).unwrap();
+    let mut command = Command::new(&prometheus);
+    if let Some(web_config) = web_config {
+        command.arg(format!("--web.config.file={}", web_config.display()));
+    }
     let mut guard = ChildGuard::spawn(
         "prometheus",
-        Command::new(&prometheus)
+        command
             .arg(format!("--storage.tsdb.path={}", tsdb.display()))
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
@@ -311,9 +335,15 @@ pub fn start_prometheus() -> Option<Prometheus> {
             .stderr(log_file),
     )
     .with_log(&log);
-    wait_ready(&mut guard, port);
+    let scheme = if web_config.is_some() {
+        wait_logged_ready(&mut guard, &log);
+        "https"
+    } else {
+        wait_ready(&mut guard, port);
+        "http"
+    };
     Some(Prometheus {
-        url: format!("http://127.0.0.1:{port}"),
+        url: format!("{scheme}://127.0.0.1:{port}"),
         window,
         _child: guard,
         _dir: dir,
@@ -330,6 +360,22 @@ fn wait_ready(guard: &mut ChildGuard, port: u16) {
         assert!(
             Instant::now() < deadline,
             "prometheus was not ready within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn wait_logged_ready(guard: &mut ChildGuard, log: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        guard.assert_running();
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.contains("Server is ready to receive web requests") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "prometheus was not ready within 30 s:\n{text}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -352,6 +398,10 @@ pub fn bizmetrics(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bizmetrics"))
         .args(args)
         .env_remove("PROMETHEUS_URL")
+        .env_remove("PROMETHEUS_BEARER_TOKEN")
+        .env_remove("PROMETHEUS_BASIC_AUTH")
+        .env_remove("PROMETHEUS_TENANT")
+        .env_remove("PROMETHEUS_CA_CERT")
         .output()
         .expect("run bizmetrics")
 }
