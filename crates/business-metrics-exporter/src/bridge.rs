@@ -221,7 +221,7 @@ pub(crate) fn serve(
     let app = router(reader, config.bearer_token.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let limits = config.limits;
-    let task = runtime.spawn(crate::server::serve(listener, app, limits, stopped));
+    let task = runtime.spawn(crate::server::serve_until(listener, app, limits, stopped));
     Ok(BridgeServer {
         addr,
         stop: Some(stop),

@@ -321,7 +321,8 @@ impl ExporterBuilder {
 
     /// Sets the connection cap and time limits of the bridge's own listener
     /// (default: 64 connections, 10 s to send a request's headers, 60 s per
-    /// connection).
+    /// connection). The bridge drops its connections at once when the pipeline
+    /// stops, whatever the drain timeout says.
     #[cfg(feature = "prometheus")]
     pub fn with_prometheus_limits(mut self, limits: crate::ListenerLimits) -> Self {
         self.prometheus_limits = limits;

@@ -234,7 +234,7 @@ pub use config::{
 pub use error::{ConfigError, InitError, ShutdownError};
 pub use guard::MetricsGuard;
 #[cfg(feature = "prometheus")]
-pub use server::ListenerLimits;
+pub use server::{serve, ListenerLimits};
 pub use resource::{
     new_instance_id, DEPLOYMENT_ENVIRONMENT, SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION,
 };

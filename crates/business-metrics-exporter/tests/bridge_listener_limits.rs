@@ -130,3 +130,109 @@ async fn zero_limits_are_refused_by_name() {
         .unwrap_err();
     assert!(e.to_string().contains("prometheus_limits"), "{e}");
 }
+
+/// A router with `/slow` (tells `started`, then answers once `release` is notified)
+/// and `/never` (never answers), served by `business_metrics_exporter::serve` until
+/// the returned sender fires.
+async fn own_listener(
+    drain: Duration,
+) -> (
+    SocketAddr,
+    std::sync::Arc<tokio::sync::Notify>,
+    std::sync::Arc<tokio::sync::Notify>,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    use std::sync::Arc;
+    use tokio::sync::{oneshot, Notify};
+
+    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let (s, r) = (started.clone(), release.clone());
+    let app = axum::Router::new()
+        .route(
+            "/slow",
+            axum::routing::get(move || {
+                let (s, r) = (s.clone(), r.clone());
+                async move {
+                    s.notify_one();
+                    r.notified().await;
+                    "done"
+                }
+            }),
+        )
+        .route(
+            "/never",
+            axum::routing::get(|| std::future::pending::<&'static str>()),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(business_metrics_exporter::serve(
+        listener,
+        app,
+        ListenerLimits::default().with_drain_timeout(drain),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    (addr, started, release, stop, server)
+}
+
+/// A service's own listener on `business_metrics_exporter::serve`: on shutdown a
+/// request in flight finishes and a client stalled halfway through its request is
+/// dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_lets_a_request_in_flight_finish_and_drops_a_stalled_client() {
+    let (addr, started, release, stop, server) = own_listener(Duration::from_secs(30)).await;
+    let slow = tokio::spawn(http_get(addr, "/slow", &[]));
+    tokio::time::timeout(Duration::from_secs(10), started.notified())
+        .await
+        .expect("the slow request arrived");
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    stalled.write_all(b"GET /slo").await.unwrap();
+    stop.send(()).unwrap();
+    release.notify_one();
+    let answered = slow.await.unwrap().unwrap();
+    assert_eq!((answered.status, answered.body.as_str()), (200, "done"));
+    assert!(closed_within(&mut stalled, Duration::from_secs(10))
+        .await
+        .is_ok());
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("serve returned once the request in flight finished")
+        .unwrap();
+}
+
+/// A handler that never answers cannot hold the server past the drain timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_returns_within_the_drain_timeout_whatever_a_handler_does() {
+    let drain = Duration::from_millis(300);
+    let (addr, _started, _release, stop, server) = own_listener(drain).await;
+    let mut hanging = TcpStream::connect(addr).await.unwrap();
+    hanging
+        .write_all(b"GET /never HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    // The request is in the handler once the server has read it; give the
+    // connection a moment to be accepted by checking nothing was answered yet.
+    let mut buf = [0u8; 16];
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), hanging.read(&mut buf))
+            .await
+            .is_err()
+    );
+    let started = Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("serve returned")
+        .unwrap();
+    let took = started.elapsed();
+    assert!(took >= drain, "returned before the drain timeout: {took:?}");
+    assert!(took < drain + Duration::from_secs(2), "{took:?}");
+    // Its connection is dropped without an answer.
+    assert_eq!(
+        closed_within(&mut hanging, Duration::from_secs(5)).await,
+        Ok(0)
+    );
+}
