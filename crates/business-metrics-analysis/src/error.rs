@@ -14,7 +14,7 @@ pub enum AnalysisError {
     /// A query meant to give one series gave several.
     #[error(
         "the {role} query `{query}` returned {count} series where one is needed: {shown}; \
-         aggregate it, e.g. `sum({query})`, or select one series with labels"
+         {advice}"
     )]
     SeveralSeries {
         /// Which query (`technical`, `business`).
@@ -25,6 +25,9 @@ pub enum AnalysisError {
         count: usize,
         /// The label sets of the first few, PromQL style.
         shown: String,
+        /// How to get one series: `sum(…)` for counts and rates; for quantiles, which
+        /// cannot be summed or averaged, aggregating the histogram's buckets first.
+        advice: String,
     },
     /// A query returned no data.
     #[error("the {role} query `{query}` returned no data in the range; check the metric name, labels and range")]

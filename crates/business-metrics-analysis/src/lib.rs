@@ -193,13 +193,16 @@ struct ReadmeDoctests;
 mod auth;
 mod client;
 mod correlate;
+pub mod correlogram;
 mod definition;
 mod duration;
 mod error;
+pub mod explain;
 mod funnel;
 mod matcher;
 mod money;
 mod names;
+pub mod period;
 mod revenue;
 mod revenue_report;
 pub mod stats;
@@ -207,6 +210,8 @@ mod step_order;
 pub mod time;
 #[cfg(feature = "rustls")]
 mod tls;
+pub mod report;
+pub mod units;
 
 pub use auth::{Credentials, Secret};
 pub use client::{

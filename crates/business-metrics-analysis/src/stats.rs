@@ -211,6 +211,119 @@ pub fn fisher_confidence_interval(r: f64, n: usize) -> Result<ConfidenceInterval
     })
 }
 
+/// The two-sided p-value of a correlation `r` from `n` (possibly effective, hence
+/// fractional) pairs against no correlation, by Fisher's z: `z = atanh(r)·√(n-3)`,
+/// `p = erfc(|z|/√2)`. The same approximation as [`fisher_confidence_interval`], so
+/// `p < 0.05` exactly when that interval (at `n`) excludes 0.
+///
+/// # Errors
+///
+/// [`StatsError::TooFewPoints`] when `n < 4`.
+pub fn fisher_p_value(r: f64, n: f64) -> Result<f64, StatsError> {
+    if n.is_nan() || n < 4.0 {
+        return Err(StatsError::TooFewPoints {
+            got: count_of(n),
+            needed: 4,
+        });
+    }
+    let r = r.clamp(-1.0, 1.0);
+    if r.abs() >= 1.0 {
+        return Ok(0.0);
+    }
+    let z = r.atanh() * (n - 3.0).sqrt();
+    Ok(erfc(z.abs() / std::f64::consts::SQRT_2).clamp(0.0, 1.0))
+}
+
+/// The 95 % confidence interval of `r` by Fisher's z from `n` effective pairs, which
+/// may be fractional (see [`effective_pairs`]); [`fisher_confidence_interval`] with
+/// whole pairs.
+///
+/// # Errors
+///
+/// [`StatsError::TooFewPoints`] when `n < 4`.
+pub fn fisher_confidence_interval_effective(
+    r: f64,
+    n: f64,
+) -> Result<ConfidenceInterval, StatsError> {
+    if n.is_nan() || n < 4.0 {
+        return Err(StatsError::TooFewPoints {
+            got: count_of(n),
+            needed: 4,
+        });
+    }
+    let r = r.clamp(-1.0, 1.0);
+    if r.abs() >= 1.0 {
+        return Ok(ConfidenceInterval {
+            lower: r,
+            upper: r,
+            level: 0.95,
+        });
+    }
+    let z = r.atanh();
+    let half_width = Z_95 / (n - 3.0).sqrt();
+    Ok(ConfidenceInterval {
+        lower: (z - half_width).tanh(),
+        upper: (z + half_width).tanh(),
+        level: 0.95,
+    })
+}
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=u32::MAX
+fn count_of(n: f64) -> usize {
+    if n.is_finite() && n > 0.0 {
+        n.floor().min(f64::from(u32::MAX)) as usize
+    } else {
+        0
+    }
+}
+
+/// The number of independent pairs `n` autocorrelated pairs are worth when the two
+/// series have lag-1 autocorrelations `rho_x` and `rho_y`:
+/// `n·(1 - ρx·ρy)/(1 + ρx·ρy)` (Bartlett's approximation for two AR(1) series, as
+/// used by Bretherton et al., J. Climate 12, 1999), never above `n` nor below 4.
+///
+/// Series sampled more often than they change (a 5-minute `rate()` queried every 30
+/// seconds) have ρ near 1 and are worth far fewer pairs than they have points.
+#[must_use]
+#[allow(clippy::cast_precision_loss)]
+pub fn effective_pairs(n: usize, rho_x: f64, rho_y: f64) -> f64 {
+    let n = n as f64;
+    let product = (rho_x.clamp(-1.0, 1.0) * rho_y.clamp(-1.0, 1.0)).max(0.0);
+    let effective = n * (1.0 - product) / (1.0 + product);
+    if effective.is_finite() {
+        effective.clamp(4.0_f64.min(n), n)
+    } else {
+        n
+    }
+}
+
+/// The Wilson score interval (95 %) of a proportion `successes / trials`, which stays
+/// inside [0, 1] and is sound for proportions near 0 or 1.
+///
+/// # Errors
+///
+/// [`StatsError::NoTrials`] or [`StatsError::SuccessesExceedTrials`] (group 1).
+#[allow(clippy::cast_precision_loss)]
+pub fn wilson_interval(successes: u64, trials: u64) -> Result<ConfidenceInterval, StatsError> {
+    if trials == 0 {
+        return Err(StatsError::NoTrials { group: 1 });
+    }
+    if successes > trials {
+        return Err(StatsError::SuccessesExceedTrials { group: 1 });
+    }
+    let n = trials as f64;
+    let p = successes as f64 / n;
+    let z2 = Z_95 * Z_95;
+    let denominator = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denominator;
+    let half = Z_95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
+    Ok(ConfidenceInterval {
+        lower: (centre - half).clamp(0.0, 1.0),
+        upper: (centre + half).clamp(0.0, 1.0),
+        level: 0.95,
+    })
+}
+
 /// An ordinary least-squares line `y = intercept + slope·x`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LinearFit {

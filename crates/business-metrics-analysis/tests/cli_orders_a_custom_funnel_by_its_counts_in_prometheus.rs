@@ -184,4 +184,22 @@ fn a_custom_funnels_order_is_read_from_prometheus_and_its_figures_are_exact() {
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(table.status.success(), "{text}");
     assert!(text.contains("\nsteps from  definition\n"), "{text}");
+    // The whole table: a bar per step on the scale of the largest count.
+    assert_eq!(
+        text.trim_end(),
+        [
+            "funnel      signup",
+            "steps from  definition",
+            "steps       landing_view > signup_started > email_verified > workspace_created > first_project > subscribed",
+            "",
+            "segment  step               bar                   count  step conv  overall  drop-off",
+            "all      landing_view       ████████████████████  16000          -   100.0%         -",
+            "all      signup_started     ██████████▌            8400      52.5%    52.5%      7600",
+            "all      email_verified     ████████               6400      76.2%    40.0%      2000",
+            "all      workspace_created  █████▌                 4400      68.8%    27.5%      2000",
+            "all      first_project      ██▊                    2200      50.0%    13.8%      2200",
+            "all      subscribed         █▎                      960      43.6%     6.0%      1240",
+        ]
+        .join("\n")
+    );
 }

@@ -62,6 +62,8 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+use business_metrics_analysis::explain::format_significant;
+use business_metrics_analysis::report::block_bar;
 use business_metrics_analysis::time::{TimeError, Window};
 use business_metrics_analysis::{
     discover_funnel, parse_duration, AnalysisError, ClientError, CorrelationReport,
@@ -70,8 +72,13 @@ use business_metrics_analysis::{
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
+#[path = "bizmetrics/html_report.rs"]
+mod html_report;
 #[path = "bizmetrics/store.rs"]
 mod store;
+
+/// Cells of the funnel table's bar at the largest count.
+const FUNNEL_BAR_WIDTH: usize = 20;
 
 /// Exit code: bad arguments.
 const EXIT_USAGE: u8 = 2;
@@ -142,6 +149,14 @@ enum Command {
         /// End of the range, RFC 3339 or Unix seconds (default: now).
         #[arg(long, value_parser = parse_end)]
         end: Option<SystemTime>,
+        /// Unit of the technical series, e.g. s (default: read from the metric name's
+        /// suffix, e.g. _seconds; the report says which).
+        #[arg(long, value_name = "UNIT")]
+        technical_unit: Option<String>,
+        /// Unit of the business series, e.g. ratio or orders/min (default: read from
+        /// the metric names; a quotient of two like series is a ratio).
+        #[arg(long, value_name = "UNIT")]
+        business_unit: Option<String>,
     },
     /// Step counts, conversion and drop-off of a funnel (checkout by default).
     Funnel {
@@ -189,6 +204,10 @@ enum Command {
         #[arg(long, value_parser = parse_end)]
         end: Option<SystemTime>,
     },
+    /// One self-contained HTML page of charts: the funnel per segment, the experiment's
+    /// intervals, the series with incident windows shaded, their correlation
+    /// (scatter and correlogram) and the impact.
+    Report(html_report::ReportArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -282,6 +301,8 @@ async fn run(cli: Cli) -> anyhow::Result<String> {
             max_lag,
             min_points,
             end,
+            technical_unit,
+            business_unit,
         } => {
             if cli.store.selects_series() {
                 return Err(AnalysisError::InvalidArgument {
@@ -296,9 +317,15 @@ async fn run(cli: Cli) -> anyhow::Result<String> {
             let max_lag_steps = max_lag.map_or(0, |lag| {
                 usize::try_from(lag.as_millis() / step.as_millis().max(1)).unwrap_or(usize::MAX)
             });
-            let request = CorrelationRequest::new(technical, business, start, end, step)
+            let mut request = CorrelationRequest::new(technical, business, start, end, step)
                 .with_max_lag(max_lag_steps)
                 .with_min_points(min_points);
+            if let Some(unit) = technical_unit {
+                request = request.with_technical_unit(unit);
+            }
+            if let Some(unit) = business_unit {
+                request = request.with_business_unit(unit);
+            }
             let report = business_metrics_analysis::correlate(&client, &request).await?;
             if cli.json {
                 Ok(serde_json::to_string_pretty(&report)?)
@@ -375,6 +402,7 @@ async fn run(cli: Cli) -> anyhow::Result<String> {
                 Ok(report.to_string())
             }
         }
+        Command::Report(args) => html_report::run(&client, args, now).await,
     }
 }
 
@@ -426,13 +454,27 @@ fn percent(value: Option<f64>) -> String {
 fn correlation_table(r: &CorrelationReport) -> String {
     let rows = vec![
         vec!["technical".to_owned(), r.technical_query.clone()],
+        vec![
+            "technical unit".to_owned(),
+            format!("{} ({})", r.technical_unit.label(), r.technical_unit.source),
+        ],
         vec!["business".to_owned(), r.business_query.clone()],
+        vec![
+            "business unit".to_owned(),
+            format!("{} ({})", r.business_unit.label(), r.business_unit.source),
+        ],
         vec!["aligned points".to_owned(), r.aligned_points.to_string()],
         vec![
             "best lag".to_owned(),
             format!("{} step(s), {}s", r.lag_steps, r.lag_seconds),
         ],
-        vec!["points used".to_owned(), r.points.to_string()],
+        vec![
+            "points used".to_owned(),
+            format!(
+                "{} (worth about {:.0} independent)",
+                r.points, r.effective_points
+            ),
+        ],
         vec!["pearson r".to_owned(), format!("{:.4}", r.pearson)],
         vec![
             "95% interval".to_owned(),
@@ -440,6 +482,10 @@ fn correlation_table(r: &CorrelationReport) -> String {
                 "[{:.4}, {:.4}]",
                 r.confidence_interval.lower, r.confidence_interval.upper
             ),
+        ],
+        vec![
+            "p-value".to_owned(),
+            format!("{} ({} lag(s) tried)", p_value(r.p_value), r.lags_tried),
         ],
         vec!["spearman rho".to_owned(), format!("{:.4}", r.spearman)],
         vec![
@@ -449,9 +495,26 @@ fn correlation_table(r: &CorrelationReport) -> String {
         ],
         vec![
             "impact (slope)".to_owned(),
-            format!("{:.6} per technical unit", r.slope),
+            format!("{} {}", format_significant(r.slope), r.slope_unit),
         ],
-        vec!["intercept".to_owned(), format!("{:.6}", r.intercept)],
+        vec![
+            "typical change".to_owned(),
+            format!(
+                "{} {} of technical (1 sd) goes with {} {} of business",
+                format_significant(r.technical_std_dev),
+                r.technical_unit.label(),
+                format_significant(r.typical_effect),
+                r.business_unit.label()
+            ),
+        ],
+        vec![
+            "intercept".to_owned(),
+            format!(
+                "{} {}",
+                format_significant(r.intercept),
+                r.business_unit.label()
+            ),
+        ],
         vec![
             "strength".to_owned(),
             format!("{} {}", r.strength, r.direction),
@@ -476,6 +539,11 @@ fn correlation_table(r: &CorrelationReport) -> String {
         .collect();
     out.push(String::new());
     out.push(r.summary.clone());
+    out.push(String::new());
+    out.extend(r.explanation.iter().cloned());
+    for warning in &r.warnings {
+        out.push(format!("warning: {warning}"));
+    }
     out.join("\n")
 }
 
@@ -502,9 +570,17 @@ fn funnel_table(report: &FunnelReport) -> String {
         2,
     );
     out.push_str("\n\n");
+    // Bars share one scale, the largest count, so segments compare by length.
+    let largest = report
+        .segments
+        .iter()
+        .flat_map(|s| s.steps.iter().map(|step| step.count))
+        .max()
+        .unwrap_or(0);
     let mut rows = vec![vec![
         report.by.clone().unwrap_or_else(|| "segment".to_owned()),
         "step".to_owned(),
+        "bar".to_owned(),
         "count".to_owned(),
         "step conv".to_owned(),
         "overall".to_owned(),
@@ -520,6 +596,7 @@ fn funnel_table(report: &FunnelReport) -> String {
             rows.push(vec![
                 name.to_owned(),
                 step.step.to_string(),
+                block_bar(step.count, largest, FUNNEL_BAR_WIDTH),
                 step.count.to_string(),
                 percent(step.step_conversion),
                 percent(step.overall_conversion),
@@ -528,7 +605,7 @@ fn funnel_table(report: &FunnelReport) -> String {
             ]);
         }
     }
-    out.push_str(&table(&rows, 2));
+    out.push_str(&table(&rows, 3));
     if !report.comparisons.is_empty() {
         let mut rows = vec![vec![
             "variant".to_owned(),
