@@ -17,10 +17,13 @@ use std::fmt::Write as _;
 
 use support::{bizmetrics, start_prometheus_serving, Window, MINUTES, STEP_SECONDS};
 
+/// A job, its signup steps with their hourly counts, and its hourly revenue in cents.
+type Service = (&'static str, [(&'static str, u64); 3], u64);
+
 /// Per job: the signup funnel's hourly step counts (in funnel order) and its hourly
 /// revenue in USD cents. The two funnels order their middle steps differently, so a
 /// mixed order would be wrong for both.
-const JOBS: [(&str, [(&str, u64); 3], u64); 2] = [
+const JOBS: [Service; 2] = [
     (
         "shop",
         [

@@ -198,7 +198,7 @@ fn only_the_right_credentials_over_verified_tls_get_an_answer() {
         &[],
     );
     assert_eq!(output.status.code(), Some(6));
-    assert_eq!(texts(&output), (String::new(), refused.clone()));
+    assert_eq!(texts(&output), (String::new(), refused));
     let with_user_info = url.replacen("https://", &format!("https://{USER}:{PASSWORD}@"), 1);
     let output = run(
         &[
