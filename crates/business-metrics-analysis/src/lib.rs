@@ -199,6 +199,7 @@ mod duration;
 mod error;
 pub mod explain;
 mod funnel;
+pub mod impact;
 mod matcher;
 mod money;
 mod names;
