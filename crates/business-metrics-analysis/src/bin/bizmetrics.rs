@@ -76,6 +76,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod html_report;
 #[path = "bizmetrics/store.rs"]
 mod store;
+#[path = "bizmetrics/impact.rs"]
+mod impact;
 
 /// Cells of the funnel table's bar at the largest count.
 const FUNNEL_BAR_WIDTH: usize = 20;
@@ -123,6 +125,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// What an incident window cost: revenue per currency, completions and
+    /// conversion against the same window on earlier days and weeks.
+    Impact(impact::ImpactArgs),
     /// Correlate a technical metric with a business metric over time.
     Correlate {
         /// PromQL giving one technical series (the suspected cause).
@@ -292,6 +297,7 @@ async fn run(cli: Cli) -> anyhow::Result<String> {
     let client = cli.store.client(&cli.prometheus, cli.timeout)?;
     let now = SystemTime::now();
     match cli.command {
+        Command::Impact(args) => impact::run(&client, args, cli.json).await,
         Command::Correlate {
             technical,
             business,
