@@ -148,6 +148,7 @@ pub const GENERATED: business_metrics::generate::Provenance<'static> =
     business_metrics::generate::Provenance {
         source: "examples/saas/src/definitions.rs",
         command: "cargo run -p saas --bin saas-generate -- --out examples/saas/generated",
+        runbooks: "https://github.com/business-metrics-rs/business-metrics/blob/main/examples/saas/generated/runbooks",
     };
 
 /// The product's catalog: the built-in entries, the signup funnel, the product's

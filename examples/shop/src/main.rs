@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use business_metrics::BusinessMetrics;
-use business_metrics_exporter::{ExporterKind, DEFAULT_CARDINALITY_LIMIT};
+use business_metrics_exporter::{ExporterKind, ListenerLimits, DEFAULT_CARDINALITY_LIMIT};
 use clap::Parser;
 use opentelemetry::metrics::MeterProvider as _;
 use shop::config::{label_policy, Allowlist};
@@ -142,6 +142,13 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // The exporter reports export failures (first one, rate-limited summaries,
+    // recovery) through `tracing`: on stderr, at info and above.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .try_init();
 
     let policy = label_policy(&args.allowlists).context("reading --allowlist")?;
     let mut exporter = business_metrics_exporter::builder()
@@ -181,12 +188,18 @@ async fn main() -> anyhow::Result<()> {
     // after the simulator has drained, so no simulated visitor is cut off mid-request.
     let (stop_tx, stop_rx) = watch::channel(false);
     let (serve_tx, serve_rx) = watch::channel(false);
+    // A second signal stops serving at once (requests in flight get the drain
+    // timeout), without waiting for the simulator; the flush still runs.
+    let (force_tx, force_rx) = watch::channel(false);
     {
         let stop_tx = stop_tx.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
             println!("shutting down");
             let _ = stop_tx.send(true);
+            shutdown_signal().await;
+            println!("second signal: closing connections now");
+            let _ = force_tx.send(true);
         });
     }
     {
@@ -251,13 +264,26 @@ async fn main() -> anyhow::Result<()> {
         }))
     };
 
-    axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(stopped(serve_rx))
-        .await
-        .context("serving the shop")?;
+    // Bounded whatever clients do: header and connection time limits, a connection
+    // cap, and on shutdown a drain timeout after which connections are dropped.
+    let forced = force_rx.clone();
+    business_metrics_exporter::serve(
+        listener,
+        app(state.clone()),
+        ListenerLimits::default(),
+        async move {
+            tokio::select! {
+                () = stopped(serve_rx) => {}
+                () = stopped(force_rx) => {}
+            }
+        },
+    )
+    .await;
 
     if let Some(sim) = simulator {
-        if let Ok(report) = sim.await {
+        if *forced.borrow() {
+            sim.abort();
+        } else if let Ok(report) = sim.await {
             println!("simulated: {report}");
         }
     }
