@@ -75,6 +75,7 @@ use crate::definition::{FunnelSpec, StepName};
 use crate::duration::format_promql_duration;
 use crate::error::AnalysisError;
 use crate::funnel::FUNNEL_METRIC;
+use crate::matcher::{braces, continue_selector, LabelMatcher};
 use crate::money::CurrencyLabel;
 use crate::revenue::{CURRENCY_LABEL, REVENUE_METRIC};
 use crate::time::Window;
@@ -179,6 +180,8 @@ pub struct ImpactRequest {
     min_references: usize,
     funnel: FunnelSpec,
     completions: Completions,
+    /// The client's matchers (`job="checkout"`), added to every selector.
+    matchers: Vec<LabelMatcher>,
 }
 
 impl ImpactRequest {
@@ -195,6 +198,7 @@ impl ImpactRequest {
             min_references: DEFAULT_MIN_REFERENCES,
             funnel: FunnelSpec::checkout(),
             completions: Completions::LastStep,
+            matchers: Vec::new(),
         }
     }
 
@@ -305,7 +309,8 @@ impl ImpactRequest {
     #[must_use]
     pub fn revenue_query(&self, range: Duration) -> String {
         format!(
-            "sum by ({CURRENCY_LABEL}) (increase({REVENUE_METRIC}[{}]))",
+            "sum by ({CURRENCY_LABEL}) (increase({REVENUE_METRIC}{}[{}]))",
+            braces(&self.matchers),
             format_promql_duration(range)
         )
     }
@@ -322,7 +327,8 @@ impl ImpactRequest {
         match &self.completions {
             Completions::LastStep => self.step_query(self.last_step(), range),
             Completions::Conversions(kind) => format!(
-                "sum(increase({CONVERSIONS_METRIC}{{conversion_type=\"{kind}\"}}[{}]))",
+                "sum(increase({CONVERSIONS_METRIC}{{conversion_type=\"{kind}\"{}}}[{}]))",
+                continue_selector(&self.matchers),
                 format_promql_duration(range)
             ),
         }
@@ -331,9 +337,10 @@ impl ImpactRequest {
     fn step_query(&self, step: Option<&StepName>, range: Duration) -> String {
         // Funnel and step names are `[a-z][a-z0-9_]*`: nothing to escape.
         format!(
-            "sum(increase({FUNNEL_METRIC}{{funnel=\"{}\", step=\"{}\"}}[{}]))",
+            "sum(increase({FUNNEL_METRIC}{{funnel=\"{}\", step=\"{}\"{}}}[{}]))",
             self.funnel.name(),
             step.map_or("", StepName::as_str),
+            continue_selector(&self.matchers),
             format_promql_duration(range)
         )
     }
@@ -456,6 +463,11 @@ pub async fn impact(
         });
     }
     let max_days = references.iter().map(|r| r.days_back).max().unwrap_or(0);
+    // Every selector keeps to the client's services (`--job checkout`).
+    let request = &ImpactRequest {
+        matchers: client.matchers().to_vec(),
+        ..request.clone()
+    };
     let window = request.window;
     let length = window.length();
     let read = |query: String, at: SystemTime| async move {
@@ -579,6 +591,28 @@ mod tests {
         assert_eq!(
             r.with_funnel(signup).completions_name(),
             "signup completions (subscribed)"
+        );
+    }
+
+    #[test]
+    fn the_clients_matchers_keep_every_selector_to_one_service() {
+        let r = ImpactRequest {
+            matchers: vec![LabelMatcher::job("checkout")],
+            ..request()
+        };
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            r.revenue_query(minute),
+            "sum by (currency) (increase(business_revenue_cents_total{job=\"checkout\"}[60s]))"
+        );
+        assert_eq!(
+            r.entries_query(minute),
+            "sum(increase(business_funnel_step_total{funnel=\"checkout\", step=\"cart_view\", job=\"checkout\"}[60s]))"
+        );
+        let purchase = ConversionType::new("purchase").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            r.with_conversion_type(purchase).completions_query(minute),
+            "sum(increase(business_conversions_total{conversion_type=\"purchase\", job=\"checkout\"}[60s]))"
         );
     }
 

@@ -262,6 +262,26 @@ fn the_loss_of_a_known_incident_is_recovered_within_the_noise() {
     );
     assert_eq!(report["summary"], sentence);
 
+    // Another service's job has none of this shop's series: no data (exit 5).
+    let (start, end) = (INCIDENT_START.to_string(), INCIDENT_END.to_string());
+    let other = bizmetrics(&[
+        "impact",
+        "--prometheus",
+        url,
+        "--job",
+        "billing",
+        "--start",
+        &start,
+        "--end",
+        &end,
+    ]);
+    assert_eq!(
+        other.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+
     // The same half hour a day earlier had no incident: the loss is about zero.
     let quiet = (INCIDENT_START - DAY, INCIDENT_END - DAY);
     let (_, quiet_truth) = history::openmetrics(quiet);
