@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::json::JsonBody;
+use crate::orders::Claim;
 use crate::sessions::Session;
 use crate::state::AppState;
 
@@ -65,7 +66,10 @@ pub struct StepRequest {
 pub struct CompleteCheckout {
     /// The session placing the order.
     pub session_id: String,
-    /// The order's id (echoed, never recorded).
+    /// The order's id (echoed, never recorded). Checkout is idempotent by order id:
+    /// a retry of a completed order answers as the first time (`200`) and records
+    /// nothing; one arriving while the first is processed gets `409`; a declined
+    /// payment can be retried with the same id.
     pub order_id: String,
     /// The order's value in minor units.
     pub order_value_cents: u64,
@@ -148,7 +152,13 @@ pub async fn create_session(
         check_label(&state, Dimension::ExperimentVariant, v)?;
     }
     check_label(&state, Dimension::EntryPage, &req.entry_page)?;
-    check_label(&state, Dimension::Region, &req.region)?;
+    // The session keeps what the label policy returned (trimmed, capped), never the
+    // raw value: its memory is bounded by the policy's length limit.
+    let region = state
+        .metrics()
+        .label_policy()
+        .apply(Dimension::Region, &req.region)?
+        .into_owned();
     let user_id = match req.user_id.as_deref().map(str::trim) {
         Some(id) if id.is_empty() || id.len() > MAX_USER_ID_LEN => {
             return Err(AppError::invalid(
@@ -171,7 +181,7 @@ pub async fn create_session(
         },
         &funnel,
     )?;
-    let session = Session::new(checkout, engagement, req.region);
+    let session = Session::new(checkout, engagement, region);
     let session_id = state.sessions().insert(session)?;
     if let Some(user_id) = user_id {
         state
@@ -224,7 +234,20 @@ pub async fn complete_checkout(
     check_label(&state, Dimension::ProductCategory, &req.product_category)?;
     check_label(&state, Dimension::PaymentMethod, &req.payment_method)?;
 
+    // Idempotent by order id: a retried checkout gets the first answer and records
+    // nothing.
+    match state.orders().claim(order_id) {
+        Claim::AlreadyCompleted => {
+            return Ok(Json(CheckoutCompleted {
+                success: true,
+                order_id: order_id.to_owned(),
+            }))
+        }
+        Claim::InProgress => return Err(AppError::OrderInProgress),
+        Claim::New => {}
+    }
     if let Err(failure) = state.charge() {
+        state.orders().abandon(order_id);
         session.checkout.checkout_failed();
         return Err(AppError::PaymentFailed(failure.message()));
     }
@@ -235,7 +258,11 @@ pub async fn complete_checkout(
         &session.region,
     )
     .with_currency(currency.code());
-    session.checkout.purchase_completed(&revenue)?;
+    if let Err(e) = session.checkout.purchase_completed(&revenue) {
+        state.orders().abandon(order_id);
+        return Err(e.into());
+    }
+    state.orders().complete(order_id);
     Ok(Json(CheckoutCompleted {
         success: true,
         order_id: order_id.to_owned(),

@@ -40,6 +40,8 @@ pub enum AppError {
     TooManySessions,
     /// The payment was declined or failed (500, as the checkout contract says).
     PaymentFailed(&'static str),
+    /// Another request for the same order is being processed (409).
+    OrderInProgress,
 }
 
 impl AppError {
@@ -62,6 +64,7 @@ impl AppError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManySessions => StatusCode::SERVICE_UNAVAILABLE,
             Self::PaymentFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::OrderInProgress => StatusCode::CONFLICT,
         }
     }
 }
@@ -107,6 +110,10 @@ impl IntoResponse for AppError {
                 json!({ "error": "too many open sessions; retry later", "field": null })
             }
             Self::PaymentFailed(reason) => json!({ "success": false, "error": reason }),
+            Self::OrderInProgress => json!({
+                "error": "another request for this order is being processed; retry",
+                "field": "order_id"
+            }),
         };
         (status, Json(body)).into_response()
     }

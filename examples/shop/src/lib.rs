@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod incident;
 pub mod json;
+pub mod orders;
 pub mod sessions;
 pub mod simulator;
 pub mod state;

@@ -12,6 +12,7 @@ use rand::Rng;
 
 use crate::active_users::ActiveUsers;
 use crate::incident::IncidentControl;
+use crate::orders::{OrderLedger, DEFAULT_REMEMBERED_ORDERS};
 use crate::sessions::SessionStore;
 
 /// Default number of open sessions the store holds.
@@ -39,6 +40,7 @@ struct Inner {
     metrics: BusinessMetrics,
     http: HttpServerMetricsLayer,
     sessions: SessionStore,
+    orders: OrderLedger,
     active_users: ActiveUsers,
     incident: IncidentControl,
     payment_failure_rate: f64,
@@ -87,6 +89,7 @@ impl AppStateBuilder {
                 metrics: self.metrics,
                 http: self.http,
                 sessions: SessionStore::new(self.max_sessions),
+                orders: OrderLedger::new(DEFAULT_REMEMBERED_ORDERS),
                 active_users: ActiveUsers::new(DEFAULT_MAX_TRACKED_USERS),
                 incident: self.incident,
                 payment_failure_rate: self.payment_failure_rate,
@@ -140,6 +143,11 @@ impl AppState {
     /// The open sessions.
     pub fn sessions(&self) -> &SessionStore {
         &self.inner.sessions
+    }
+
+    /// The orders already completed (checkout is idempotent by `order_id`).
+    pub fn orders(&self) -> &OrderLedger {
+        &self.inner.orders
     }
 
     /// Who was active when.
