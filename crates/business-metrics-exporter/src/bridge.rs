@@ -93,7 +93,58 @@ struct Scrape {
     exposition: Exposition,
     /// The last exposition served and its number, shared by scrapes that arrived
     /// while it was being rendered.
-    last: Option<(u64, Bytes)>,
+    last: Option<(u64, Served)>,
+    /// Every exposition handed to a response, to count those still held by one.
+    handed_out: Vec<Weak<()>>,
+}
+
+/// At most this many distinct expositions are held by responses still being sent;
+/// past it, scrapes get the last one again instead of a new rendering, so clients
+/// that never read cannot multiply memory (they hold it at most the connection
+/// lifetime).
+const MAX_HELD_EXPOSITIONS: usize = 2;
+
+/// An exposition and the token that shows which responses still hold it.
+#[derive(Clone, Debug)]
+pub(crate) struct Served {
+    pub(crate) bytes: Bytes,
+    generation: Arc<()>,
+}
+
+impl Served {
+    /// The response body: the bytes, and the generation held until it is sent.
+    fn into_body(self) -> axum::body::Body {
+        axum::body::Body::new(HeldBody {
+            data: Some(self.bytes),
+            _generation: self.generation,
+        })
+    }
+}
+
+/// A one-chunk body that holds its exposition's generation until sent or dropped.
+struct HeldBody {
+    data: Option<Bytes>,
+    _generation: Arc<()>,
+}
+
+impl http_body::Body for HeldBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.data.take().map(|d| Ok(http_body::Frame::data(d))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
+    }
 }
 
 impl BridgeReader {
@@ -138,7 +189,10 @@ impl BridgeReader {
     /// The exposition for a scrape that arrived when `arrived` expositions had been
     /// rendered: one rendered after it arrived if there is one (a concurrent scrape
     /// rendered it meanwhile), else a new one. Concurrent scrapers thus share one
-    /// collection and one buffer, however slowly each of them reads.
+    /// collection and one buffer, however slowly each of them reads. While
+    /// [`MAX_HELD_EXPOSITIONS`] expositions are still held by responses being sent
+    /// (clients that do not read), the last one is served again instead: memory
+    /// stays within a few expositions whatever the clients do.
     ///
     /// # Errors
     /// As [`render`](Self::render).
@@ -146,29 +200,43 @@ impl BridgeReader {
         &self,
         arrived: u64,
         reserve: usize,
-    ) -> Result<Bytes, OTelSdkError> {
+    ) -> Result<Served, OTelSdkError> {
         let mut scrape = self
             .shared
             .scrape
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some((n, body)) = &scrape.last {
-            if *n > arrived {
-                return Ok(body.clone());
-            }
-        }
         let Scrape {
             metrics,
             exposition,
             last,
+            handed_out,
         } = &mut *scrape;
+        if let Some((n, served)) = last.as_ref() {
+            // Held by responses: the last one beyond the cache's own reference.
+            handed_out.retain(|g| g.strong_count() > 0);
+            let held = handed_out
+                .iter()
+                .filter(|g| {
+                    let extra = usize::from(g.ptr_eq(&Arc::downgrade(&served.generation)));
+                    g.strong_count() > extra
+                })
+                .count();
+            if *n > arrived || held >= MAX_HELD_EXPOSITIONS {
+                return Ok(served.clone());
+            }
+        }
         self.shared.reader.collect(metrics)?;
         let mut out = Vec::with_capacity(reserve);
         exposition.encode(metrics, &mut out);
-        let body = Bytes::from(out);
+        let served = Served {
+            bytes: Bytes::from(out),
+            generation: Arc::new(()),
+        };
+        handed_out.push(Arc::downgrade(&served.generation));
         let n = self.shared.rendered.fetch_add(1, Ordering::AcqRel) + 1;
-        *last = Some((n, body.clone()));
-        Ok(body)
+        *last = Some((n, served.clone()));
+        Ok(served)
     }
 
     /// How many expositions the server has rendered so far.
@@ -356,14 +424,14 @@ async fn metrics(State(state): State<Arc<BridgeState>>, headers: HeaderMap) -> R
     let last = state.last_len.load(Ordering::Relaxed);
     let reserve = last.saturating_add(last / 8).min(MAX_RESERVED_BODY);
     match state.reader.render_shared(arrived, reserve) {
-        Ok(body) => {
-            state.last_len.store(body.len(), Ordering::Relaxed);
+        Ok(served) => {
+            state.last_len.store(served.bytes.len(), Ordering::Relaxed);
             (
                 [(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static(TEXT_CONTENT_TYPE),
                 )],
-                body,
+                served.into_body(),
             )
                 .into_response()
         }
@@ -421,14 +489,40 @@ mod shared_render_tests {
         // Two scrapes arrive before any rendering: the first renders, the second
         // takes the same buffer.
         let arrived = reader.rendered();
-        let a = reader.render_shared(arrived, 0).unwrap();
-        let b = reader.render_shared(arrived, 0).unwrap();
+        let a = reader.render_shared(arrived, 0).unwrap().bytes;
+        let b = reader.render_shared(arrived, 0).unwrap().bytes;
         assert_eq!(a.as_ptr(), b.as_ptr());
         assert_eq!(reader.rendered(), 1);
         // A scrape arriving after that rendering gets a new one.
-        let c = reader.render_shared(reader.rendered(), 0).unwrap();
+        let c = reader.render_shared(reader.rendered(), 0).unwrap().bytes;
         assert_ne!(a.as_ptr(), c.as_ptr());
         assert_eq!(reader.rendered(), 2);
         assert_eq!(a, c, "nothing changed in between");
+    }
+
+    #[test]
+    fn clients_that_never_read_hold_at_most_two_expositions() {
+        let reader = BridgeReader::new();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(reader.clone())
+            .build();
+        provider.meter("t").u64_counter("c").build().add(1, &[]);
+        // Two scrapes in turn whose responses are never sent: both held.
+        let first = reader.render_shared(reader.rendered(), 0).unwrap();
+        let second = reader.render_shared(reader.rendered(), 0).unwrap();
+        assert_ne!(first.bytes.as_ptr(), second.bytes.as_ptr());
+        // A hundred more: all get the second again, nothing new is rendered.
+        let held: Vec<Served> = (0..100)
+            .map(|_| reader.render_shared(reader.rendered(), 0).unwrap())
+            .collect();
+        assert!(held
+            .iter()
+            .all(|s| s.bytes.as_ptr() == second.bytes.as_ptr()));
+        assert_eq!(reader.rendered(), 2);
+        // Once the first is sent (dropped), a new scrape renders afresh.
+        drop(first);
+        let fresh = reader.render_shared(reader.rendered(), 0).unwrap();
+        assert_eq!(reader.rendered(), 3);
+        assert_ne!(fresh.bytes.as_ptr(), second.bytes.as_ptr());
     }
 }
