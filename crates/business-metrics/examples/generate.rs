@@ -1,6 +1,6 @@
-//! Generates the built-in catalog's files: `docs/METRICS.md`, and the checkout
-//! funnel's recording rules, alerts, promtool tests and Grafana dashboard under
-//! `otel-collector/generated/`.
+//! Generates the built-in catalog's files: `docs/METRICS.md`, the runbooks of the
+//! checkout funnel's alerts under `docs/runbooks/`, and its recording rules, alerts,
+//! promtool tests and Grafana dashboard under `otel-collector/generated/`.
 //!
 //! Run with:
 //! ```text
@@ -59,6 +59,6 @@ fn main() -> ExitCode {
 fn built_in_files() -> Vec<(&'static str, Vec<GeneratedFile>)> {
     let (docs, rest): (Vec<_>, Vec<_>) = generate::files(&Catalog::built_in(), generate::BUILT_IN)
         .into_iter()
-        .partition(|f| f.path == Path::new("METRICS.md"));
+        .partition(|f| f.path == Path::new("METRICS.md") || f.path.starts_with("runbooks"));
     vec![("docs", docs), ("otel-collector/generated", rest)]
 }

@@ -28,10 +28,10 @@ fn generated_rules_tests_and_dashboards_are_current() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../otel-collector/generated"
     ));
-    let files: Vec<_> = generate::files(&Catalog::built_in(), provenance())
+    let (runbooks, files): (Vec<_>, Vec<_>) = generate::files(&Catalog::built_in(), provenance())
         .into_iter()
         .filter(|f| f.path != std::path::Path::new("METRICS.md"))
-        .collect();
+        .partition(|f| f.path.starts_with("runbooks"));
     assert_eq!(
         files.len(),
         6,
@@ -41,6 +41,23 @@ fn generated_rules_tests_and_dashboards_are_current() {
     assert!(
         stale.is_empty(),
         "stale under otel-collector/generated: {stale:?}; run `cargo run -p business-metrics --example generate -- --write`"
+    );
+    let paths: Vec<_> = runbooks
+        .iter()
+        .map(|f| f.path.display().to_string())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "runbooks/CheckoutConversionRateLow.md",
+            "runbooks/CheckoutFunnelAbsent.md"
+        ]
+    );
+    let docs = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs"));
+    let stale = generate::stale(docs, &runbooks);
+    assert!(
+        stale.is_empty(),
+        "stale under docs: {stale:?}; run `cargo run -p business-metrics --example generate -- --write`"
     );
 }
 

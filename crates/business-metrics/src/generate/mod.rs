@@ -1,10 +1,17 @@
 //! Files generated from a catalog: the metric reference, and for each funnel its
-//! Prometheus recording rules and alerts, promtool unit tests of them, and a
-//! Grafana dashboard. A service writes them with one command (see
+//! Prometheus recording rules and alerts, promtool unit tests of them, a runbook
+//! per alert and a Grafana dashboard. A service writes them with one command (see
 //! [`run`]) and a test compares the checked-in copies with what the catalog
 //! generates now.
+//!
+//! Rules and dashboards are made for a fleet: every recording rule and alert keeps
+//! `job` and [`ENVIRONMENT_LABEL`] (the resource attribute
+//! `deployment.environment.name`, joined in from each process's `target_info`) and
+//! sums only `instance` away, and every dashboard has `$datasource`, `$job` and
+//! `$environment` variables that filter every query.
 
 mod dashboard;
+mod fleet;
 mod money;
 mod rules;
 
@@ -17,8 +24,9 @@ use crate::docs::render_metrics_markdown;
 use crate::registry::Catalog;
 
 pub use dashboard::funnel_dashboard;
+pub use fleet::ENVIRONMENT_LABEL;
 pub use money::{money_dashboard, money_rule_tests, money_rules, MINOR_PER_MAJOR};
-pub use rules::{funnel_rule_tests, funnel_rules};
+pub use rules::{funnel_rule_tests, funnel_rules, funnel_runbooks};
 
 /// One generated file: its path under the output folder and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,18 +44,28 @@ pub struct Provenance<'a> {
     pub source: &'a str,
     /// The command that regenerates the files.
     pub command: &'a str,
+    /// The address the generated `runbooks/` folder is read at, without a
+    /// trailing `/` (`https://github.com/org/repo/blob/main/generated/runbooks`):
+    /// each alert's `runbook_url` annotation is `<runbooks>/<alert>.md`.
+    pub runbooks: &'a str,
 }
 
-/// Where the built-in catalog's files come from: `docs/METRICS.md` and
-/// `otel-collector/generated/`.
+/// The `runbook_url` of `alert`: `<runbooks>/<alert>.md`.
+pub(crate) fn runbook_url(p: Provenance<'_>, alert: &str) -> String {
+    format!("{}/{alert}.md", p.runbooks.trim_end_matches('/'))
+}
+
+/// Where the built-in catalog's files come from: `docs/METRICS.md`,
+/// `docs/runbooks/` and `otel-collector/generated/`.
 pub const BUILT_IN: Provenance<'static> = Provenance {
     source: "crates/business-metrics/src/catalog.rs and types.rs",
     command: "cargo run -p business-metrics --example generate -- --write",
+    runbooks: "https://github.com/business-metrics-rs/business-metrics/blob/main/docs/runbooks",
 };
 
 /// Every file for a catalog: `METRICS.md`; per funnel
-/// `prometheus/rules/funnel_<name>.yml`, `prometheus/tests/funnel_<name>_test.yml`
-/// and `grafana/funnel_<name>.json`; and for its money instruments
+/// `prometheus/rules/funnel_<name>.yml`, `prometheus/tests/funnel_<name>_test.yml`,
+/// `grafana/funnel_<name>.json` and `runbooks/<alert>.md` for each of its alerts; and for its money instruments
 /// `prometheus/rules/money.yml` (amounts in major units by each currency's
 /// exponent), `prometheus/tests/money_test.yml` and `grafana/money.json`. The funnels are the service's own when it
 /// defines any (the built-in ones have their files in the project already, and a
@@ -92,8 +110,8 @@ pub fn files(catalog: &Catalog, provenance: Provenance<'_>) -> Vec<GeneratedFile
     out
 }
 
-fn funnel_files(f: &FunnelDefinition, provenance: Provenance<'_>) -> [GeneratedFile; 3] {
-    [
+fn funnel_files(f: &FunnelDefinition, provenance: Provenance<'_>) -> Vec<GeneratedFile> {
+    let mut out = vec![
         GeneratedFile {
             path: PathBuf::from(format!("prometheus/rules/funnel_{}.yml", f.name)),
             text: funnel_rules(f, provenance),
@@ -106,7 +124,9 @@ fn funnel_files(f: &FunnelDefinition, provenance: Provenance<'_>) -> [GeneratedF
             path: PathBuf::from(format!("grafana/funnel_{}.json", f.name)),
             text: funnel_dashboard(f),
         },
-    ]
+    ];
+    out.extend(funnel_runbooks(f, provenance));
+    out
 }
 
 /// Writes every file under `dir`, creating folders as needed.
@@ -144,6 +164,7 @@ pub fn stale(dir: &Path, files: &[GeneratedFile]) -> Vec<PathBuf> {
 /// let provenance = business_metrics::generate::Provenance {
 ///     source: "src/definitions.rs",
 ///     command: "cargo run --bin generate -- --out generated",
+///     runbooks: "https://github.com/org/service/blob/main/generated/runbooks",
 /// };
 /// business_metrics::generate::run(&catalog, provenance, std::env::args().skip(1))?;
 /// # Ok(())

@@ -8,7 +8,8 @@ use crate::catalog::InstrumentKind;
 use crate::currency::Currency;
 use crate::registry::{Catalog, CatalogEntry};
 
-use super::dashboard::{dashboard, Panel};
+use super::dashboard::{dashboard, Panel, Variable, LEGEND};
+use super::fleet::{fleet_sum, FLEET_MATCHERS};
 use super::Provenance;
 
 /// The recording rule holding `10^exponent` per currency, labelled with
@@ -22,18 +23,25 @@ fn major_rule(e: &CatalogEntry) -> (String, String) {
     let divide = format!("/ on (currency) group_left (currency_exponent) {MINOR_PER_MAJOR}");
     match e.kind {
         InstrumentKind::Counter => (
-            format!("currency:{}:per_minute_major_rate5m", n.trim_end_matches("_total")),
-            format!("sum by (currency) (rate({n}[5m])) * 60\n          {divide}"),
+            format!(
+                "currency:{}:per_minute_major_rate5m",
+                n.trim_end_matches("_total")
+            ),
+            format!(
+                "{} * 60\n          {divide}",
+                fleet_sum("currency", &format!("rate({n}[5m])"), "5m")
+            ),
         ),
         InstrumentKind::Histogram => (
             format!("currency:{n}:p50_major_rate1h"),
             format!(
-                "histogram_quantile(0.5, sum by (currency, le) (rate({n}_bucket[1h])))\n          {divide}"
+                "histogram_quantile(0.5, {})\n          {divide}",
+                fleet_sum("currency, le", &format!("rate({n}_bucket[1h])"), "1h")
             ),
         ),
         InstrumentKind::Gauge | InstrumentKind::ObservableGauge => (
             format!("currency:{n}:major"),
-            format!("sum by (currency) ({n})\n          {divide}"),
+            format!("{}\n          {divide}", fleet_sum("currency", n, "5m")),
         ),
     }
 }
@@ -87,6 +95,9 @@ pub fn money_rules(catalog: &Catalog, p: Provenance<'_>) -> String {
     out
 }
 
+/// The `job` and `instance` of the test's one process.
+const PROCESS: &str = "job=\"shop-a\", instance=\"10.0.0.1:9464\"";
+
 /// promtool tests of [`money_rules`]: the exponents of JPY, USD and KWD, and each
 /// money instrument's rule in those currencies.
 #[must_use]
@@ -100,8 +111,11 @@ pub fn money_rule_tests(catalog: &Catalog, p: Provenance<'_>) -> String {
            - ../rules/money.yml\n\
          evaluation_interval: 1m\n\
          tests:\n  \
+           # One process of job shop-a in production; its rules keep job and environment.\n  \
            - interval: 1m\n    \
-             input_series:\n",
+             input_series:\n      \
+               - series: 'target_info{{{PROCESS}, deployment_environment_name=\"production\"}}'\n        \
+                 values: '1x70'\n",
         source = p.source,
         command = p.command,
     );
@@ -117,7 +131,8 @@ pub fn money_rule_tests(catalog: &Catalog, p: Provenance<'_>) -> String {
             .map(|a| format!("{a}=\"x\""))
             .collect();
         for c in currencies {
-            let mut labels = others.clone();
+            let mut labels = vec![PROCESS.to_owned()];
+            labels.extend(others.iter().cloned());
             labels.push(format!("currency=\"{}\"", c.code()));
             let labels = labels.join(", ");
             match e.kind {
@@ -187,7 +202,7 @@ pub fn money_rule_tests(catalog: &Catalog, p: Provenance<'_>) -> String {
             };
             let _ = write!(
                 out,
-                "          - labels: '{record}{{currency=\"{}\", currency_exponent=\"{}\"}}'\n            value: {major}\n",
+                "          - labels: '{record}{{currency=\"{}\", currency_exponent=\"{}\", deployment_environment_name=\"production\", job=\"shop-a\"}}'\n            value: {major}\n",
                 c.code(),
                 c.exponent(),
             );
@@ -211,11 +226,14 @@ fn median_of_one(e: &CatalogEntry, v: f64) -> f64 {
     lower
 }
 
-/// A dashboard of the catalog's money, in major units per currency.
+/// A dashboard of the catalog's money, in major units per currency: one panel per
+/// money instrument and selected currency, in that currency's Grafana unit, per
+/// selected job and environment.
 #[must_use]
 pub fn money_dashboard(catalog: &Catalog) -> String {
-    let panels: Vec<Panel> = money_entries(catalog)
-        .into_iter()
+    let entries = money_entries(catalog);
+    let panels: Vec<Panel> = entries
+        .iter()
         .map(|e| {
             let (record, _) = major_rule(e);
             let n = &e.prometheus_name;
@@ -228,15 +246,35 @@ pub fn money_dashboard(catalog: &Catalog) -> String {
                 title,
                 kind: "timeseries",
                 unit: "short",
-                targets: vec![(record, "{{currency}}".to_owned())],
-                options: "\"legend\": {\"displayMode\": \"list\", \"placement\": \"bottom\"}",
+                targets: vec![(
+                    format!("{record}{{{FLEET_MATCHERS}, currency=~\"$currency\"}}"),
+                    "{{job}} {{deployment_environment_name}} {{currency}}".to_owned(),
+                )],
+                options: LEGEND,
+                money: true,
             }
         })
         .collect();
+    // Every money instrument has a `currency`; a histogram's series end in `_count`.
+    let currency_metric = entries.first().map_or_else(
+        || "business_revenue_cents_total".to_owned(),
+        |e| {
+            if e.is_histogram() {
+                format!("{}_count", e.prometheus_name)
+            } else {
+                e.prometheus_name.clone()
+            }
+        },
+    );
     dashboard(
         "Money",
         "money",
-        "Money instruments of the catalog in major units of each currency (ISO 4217 exponents)",
+        "Money instruments of the catalog in major units of each currency (ISO 4217 exponents), per job and deployment environment",
+        &[
+            Variable::Job(currency_metric.clone()),
+            Variable::Environment,
+            Variable::Label("currency", "currency", currency_metric),
+        ],
         &panels,
     )
 }
@@ -252,6 +290,7 @@ mod tests {
             Provenance {
                 source: "s",
                 command: "c",
+                runbooks: "r",
             },
         );
         assert_eq!(
