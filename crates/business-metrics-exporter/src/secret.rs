@@ -94,6 +94,95 @@ pub(crate) fn redact_url(url: &str) -> String {
     out
 }
 
+/// A configuration value as it may be quoted in a message: URLs lose their
+/// user-info and query string, anything after a credential scheme (`Bearer`,
+/// `Basic`, `Token`, `Digest`, `ApiKey`) is removed, and so is the value of any
+/// `key=value` or `key: value` whose key names a credential (token, secret,
+/// password, key, auth, signature, credential). Every message of this crate that
+/// quotes configuration goes through it.
+pub(crate) fn redact_text(value: &str) -> String {
+    const SCHEMES: [&str; 5] = ["bearer", "basic", "token", "digest", "apikey"];
+    const SECRET_KEYS: [&str; 9] = [
+        "token",
+        "secret",
+        "passw",
+        "pwd",
+        "key",
+        "auth",
+        "signature",
+        "credential",
+        "session",
+    ];
+    let lower = value.to_ascii_lowercase();
+    // A credential scheme: keep the scheme word, drop everything after it.
+    for scheme in SCHEMES {
+        let mut from = 0;
+        while let Some(at) = lower.get(from..).and_then(|l| l.find(scheme)) {
+            let start = from + at;
+            let end = start + scheme.len();
+            let word_start = start == 0
+                || !lower
+                    .as_bytes()
+                    .get(start - 1)
+                    .is_some_and(u8::is_ascii_alphanumeric);
+            let followed_by_space = lower.as_bytes().get(end).is_some_and(|b| *b == b' ');
+            if word_start && followed_by_space {
+                return format!("{} {REDACTED}", value.get(..end).unwrap_or_default());
+            }
+            from = end;
+        }
+    }
+    // URLs anywhere in the value.
+    let mut out = String::with_capacity(value.len());
+    for (i, word) in value.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if word.contains("://") || word.contains('@') {
+            out.push_str(&redact_url(word));
+        } else {
+            out.push_str(word);
+        }
+    }
+    // key=value and key: value pairs whose key names a credential.
+    let mut cleaned = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    loop {
+        let (entry, sep) = match rest.find([',', ';', '&']) {
+            Some(i) => (rest.get(..i).unwrap_or_default(), rest.get(i..i + 1)),
+            None => (rest, None),
+        };
+        let split = entry.find('=').or_else(|| {
+            entry
+                .find(':')
+                .filter(|&c| !entry.get(c..).unwrap_or_default().starts_with("://"))
+        });
+        match split {
+            Some(at)
+                if SECRET_KEYS.iter().any(|k| {
+                    entry
+                        .get(..at)
+                        .unwrap_or_default()
+                        .to_ascii_lowercase()
+                        .contains(k)
+                }) =>
+            {
+                cleaned.push_str(entry.get(..=at).unwrap_or_default());
+                cleaned.push_str(REDACTED);
+            }
+            _ => cleaned.push_str(entry),
+        }
+        match sep {
+            Some(sep) => {
+                cleaned.push_str(sep);
+                rest = rest.get(entry.len() + 1..).unwrap_or_default();
+            }
+            None => break,
+        }
+    }
+    cleaned
+}
+
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -224,5 +313,35 @@ mod tests {
         assert!(!constant_time_eq(b"token", b"token2"));
         assert!(!constant_time_eq(b"", b"x"));
         assert!(constant_time_eq(b"", b""));
+    }
+}
+
+#[cfg(test)]
+mod redact_text_tests {
+    use super::redact_text;
+
+    #[test]
+    fn credentials_in_quoted_values_are_removed() {
+        for (value, shown) in [
+            ("Bearer s3cr3t", "Bearer <redacted>"),
+            (
+                "authorization: Basic dXNlcjpzM2Ny",
+                "authorization: Basic <redacted>",
+            ),
+            (
+                "x-api-key=s3cr3t,x-tenant=acme",
+                "x-api-key=<redacted>,x-tenant=acme",
+            ),
+            ("password=s3cr3t;user=bob", "password=<redacted>;user=bob"),
+            (
+                "https://bob:s3cr3t@collector:4318/v1?token=s3cr3t",
+                "https://<redacted>@collector:4318/v1?<redacted>",
+            ),
+            ("soon", "soon"),
+            ("http/json", "http/json"),
+            ("basically", "basically"),
+        ] {
+            assert_eq!(redact_text(value), shown, "{value}");
+        }
     }
 }

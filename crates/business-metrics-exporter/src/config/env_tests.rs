@@ -726,3 +726,46 @@ fn an_empty_bearer_token_is_an_error_not_no_token() {
         );
     }
 }
+
+#[test]
+fn no_variable_quotes_a_secret_in_a_warning_or_an_error() {
+    const SECRET: &str = "s3cr3t-XYZ";
+    let shapes = [
+        format!("Bearer {SECRET}"),
+        format!("Basic {SECRET}"),
+        format!("Authorization: Bearer {SECRET}"),
+        format!("authorization=Bearer {SECRET}"),
+        format!("x-api-key={SECRET}"),
+        format!("token={SECRET},other=1"),
+        format!("https://user:{SECRET}@h:99999/?token={SECRET}"),
+        format!("http://h:4318/v1/metrics?api_key={SECRET} x"),
+        format!("user:{SECRET}@collector:4317"),
+    ];
+    let mut checked = 0;
+    for name in ALL_VARIABLES {
+        for value in &shapes {
+            let vars = [(*name, value.as_str())];
+            match resolve(&vars) {
+                Ok(c) => {
+                    for w in &c.warnings {
+                        let text = w.to_string();
+                        assert!(!text.contains(SECRET), "{name}={value:?}: {text}");
+                        checked += 1;
+                    }
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    assert!(!text.contains(SECRET), "{name}={value:?}: {text}");
+                    checked += 1;
+                }
+            }
+            if let Err(e) = builder(&vars).with_strict_env().resolve() {
+                let text = e.to_string();
+                assert!(!text.contains(SECRET), "strict {name}={value:?}: {text}");
+                checked += 1;
+            }
+        }
+    }
+    // Most combinations produce a message; the count shows they were looked at.
+    assert!(checked > 200, "{checked} messages checked");
+}

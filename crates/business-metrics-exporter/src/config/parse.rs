@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Compression, ExporterKind, OtlpProtocol, Temporality};
-use crate::secret::redact_url;
 
 pub(crate) type Problem = String;
 
@@ -61,13 +60,15 @@ pub(crate) fn exporters(value: &str) -> Result<Vec<ExporterKind>, (Vec<ExporterK
     }
 }
 
-/// A value quoted in a message: at most 64 characters, control characters escaped
-/// by `{:?}` formatting.
+/// A value quoted in a message: credentials redacted (see
+/// [`redact_text`](crate::secret::redact_text)), at most 64 characters, control
+/// characters escaped by `{:?}` formatting.
 pub(crate) fn shown(value: &str) -> String {
     const MAX: usize = 64;
+    let value = crate::secret::redact_text(value);
     match value.char_indices().nth(MAX) {
         Some((at, _)) => format!("{}...", value.get(..at).unwrap_or_default()),
-        None => value.to_owned(),
+        None => value,
     }
 }
 
@@ -176,7 +177,7 @@ pub(crate) fn host(value: &str) -> Result<IpAddr, Problem> {
 /// Problems quote the URL with its user-info and query string redacted.
 pub(crate) fn endpoint(value: &str) -> Result<String, Problem> {
     let v = value.trim();
-    let shown_url = shown(&redact_url(v));
+    let shown_url = shown(v);
     let rest = v
         .strip_prefix("http://")
         .or_else(|| v.strip_prefix("https://"))
