@@ -1040,14 +1040,38 @@ fn resource_processing_sets_the_environment_and_never_drops_service_instance_id(
     let attributes = base["processors"]["resource"]["attributes"]
         .as_sequence()
         .unwrap();
-    let environment = attributes
-        .iter()
-        .find(|a| a["key"].as_str() == Some("deployment.environment"))
-        .expect("base.yaml sets deployment.environment");
-    assert_eq!(environment["action"].as_str(), Some("insert"));
-    assert_eq!(
-        environment["value"].as_str(),
-        Some("${env:DEPLOYMENT_ENVIRONMENT:-development}")
+    // Both names of the environment: each copied from the other when only one is
+    // set, then the default, and never overwriting what the service set.
+    for (key, other) in [
+        ("deployment.environment.name", "deployment.environment"),
+        ("deployment.environment", "deployment.environment.name"),
+    ] {
+        let actions: Vec<_> = attributes
+            .iter()
+            .filter(|a| a["key"].as_str() == Some(key))
+            .collect();
+        assert_eq!(actions.len(), 2, "base.yaml sets {key}: {actions:?}");
+        assert!(actions
+            .iter()
+            .all(|a| a["action"].as_str() == Some("insert")));
+        assert_eq!(actions[0]["from_attribute"].as_str(), Some(other));
+        assert_eq!(
+            actions[1]["value"].as_str(),
+            Some("${env:DEPLOYMENT_ENVIRONMENT:-development}")
+        );
+    }
+    let position = |key: &str, field: &str| {
+        attributes
+            .iter()
+            .position(|a| a["key"].as_str() == Some(key) && a.get(field).is_some())
+            .unwrap()
+    };
+    // The copies come before either default, or a default would win over a copy.
+    assert!(
+        position("deployment.environment.name", "from_attribute")
+            < position("deployment.environment", "value")
+            && position("deployment.environment", "from_attribute")
+                < position("deployment.environment.name", "value")
     );
 }
 

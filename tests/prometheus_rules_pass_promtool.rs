@@ -254,3 +254,49 @@ fn alertmanager_config_is_valid_and_routes_by_team() {
     }
     assert!(teams.len() >= 3, "{teams:?}");
 }
+
+/// Where `runbook_url`s point: files of this repository on its default branch.
+const REPOSITORY_FILES: &str = "https://github.com/business-metrics-rs/business-metrics/blob/main/";
+
+#[test]
+fn every_alert_links_its_runbook_in_the_repository() {
+    let mut files = yml_files(&format!("{PROMETHEUS_DIR}/rules"));
+    for dir in GENERATED {
+        files.extend(yml_files(&format!("{dir}/rules")));
+    }
+    let mut alerts = 0;
+    for file in files {
+        let doc = yaml(&file);
+        for rule in doc["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["rules"].as_array().unwrap().clone())
+        {
+            let Some(name) = rule["alert"].as_str() else {
+                continue;
+            };
+            let url = rule["annotations"]["runbook_url"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{file:?} {name}: no runbook_url"));
+            let path = url
+                .strip_prefix(REPOSITORY_FILES)
+                .unwrap_or_else(|| panic!("{name}: {url} is not a file of the repository"));
+            assert!(
+                path.ends_with(&format!("runbooks/{name}.md")),
+                "{name}: {url} is not its runbook"
+            );
+            let text = std::fs::read_to_string(support::repo_path(path))
+                .unwrap_or_else(|e| panic!("{name}: {path}: {e}"));
+            assert!(
+                text.starts_with(&format!("# {name}\n")) || text.contains(&format!("\n# {name}\n")),
+                "{path}"
+            );
+            for section in ["## What it means", "## How to check", "## What to do"] {
+                assert!(text.contains(section), "{path}: no {section:?}");
+            }
+            alerts += 1;
+        }
+    }
+    assert!(alerts >= 10, "{alerts} alerts");
+}
