@@ -259,7 +259,17 @@ async fn prometheus_with_the_generated_rules_and_bizmetrics_read_the_signup_funn
                     .as_str()
                     .unwrap()
                     .replace("$__range", "10m")
-                    .replace("$__rate_interval", "1m");
+                    .replace("$__rate_interval", "1m")
+                    // The product's scrape job; every environment (it sets none)
+                    // and every source and currency, as Grafana's "All".
+                    .replace("$job", "saas")
+                    .replace("$environment", ".*")
+                    .replace("$source", ".*")
+                    .replace("$currency", ".*");
+                assert!(
+                    !expr.contains('$'),
+                    "{file}: unsubstituted variable in {expr}"
+                );
                 let result = prometheus
                     .query(&expr)
                     .await
