@@ -112,38 +112,26 @@ pub(crate) struct Served {
 }
 
 impl Served {
-    /// The response body: the bytes, and the generation held until it is sent.
+    /// The response body: the same bytes (not a copy), owned together with the
+    /// generation, so the generation counts as held for as long as the server
+    /// keeps any of the body, queued for writing included.
     fn into_body(self) -> axum::body::Body {
-        axum::body::Body::new(HeldBody {
-            data: Some(self.bytes),
+        axum::body::Body::from(Bytes::from_owner(HeldBytes {
+            bytes: self.bytes,
             _generation: self.generation,
-        })
+        }))
     }
 }
 
-/// A one-chunk body that holds its exposition's generation until sent or dropped.
-struct HeldBody {
-    data: Option<Bytes>,
+/// An exposition's bytes and its generation, dropped together.
+struct HeldBytes {
+    bytes: Bytes,
     _generation: Arc<()>,
 }
 
-impl http_body::Body for HeldBody {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        std::task::Poll::Ready(self.data.take().map(|d| Ok(http_body::Frame::data(d))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.data.is_none()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
+impl AsRef<[u8]> for HeldBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
     }
 }
 

@@ -15,7 +15,8 @@ use crate::config::{
 use crate::error::{ConfigError, InitError};
 use crate::guard::MetricsGuard;
 use crate::resource::{
-    self, DEPLOYMENT_ENVIRONMENT, SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION,
+    self, DEPLOYMENT_ENVIRONMENT, DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_INSTANCE_ID, SERVICE_NAME,
+    SERVICE_VERSION,
 };
 use crate::secret::{Headers, Secret, Url};
 
@@ -295,7 +296,9 @@ impl ExporterBuilder {
         self
     }
 
-    /// Sets `deployment.environment` (`production`, `staging`, ...).
+    /// Sets the deployment environment (`production`, `staging`, ...), written as
+    /// `deployment.environment.name` (the current semantic convention) and as
+    /// `deployment.environment` (its older name).
     pub fn with_deployment_environment(mut self, environment: impl Into<String>) -> Self {
         self.deployment_environment = Some(environment.into());
         self
@@ -627,6 +630,7 @@ impl ExporterBuilder {
             SERVICE_VERSION,
             SERVICE_INSTANCE_ID,
             DEPLOYMENT_ENVIRONMENT,
+            DEPLOYMENT_ENVIRONMENT_NAME,
         ];
         Ok(ResourceConfig {
             service_name,
@@ -642,6 +646,7 @@ impl ExporterBuilder {
             deployment_environment: self
                 .deployment_environment
                 .clone()
+                .or_else(|| from_attrs(DEPLOYMENT_ENVIRONMENT_NAME))
                 .or_else(|| from_attrs(DEPLOYMENT_ENVIRONMENT)),
             attributes: env
                 .resource_attributes

@@ -73,7 +73,7 @@
 //! | [`OTEL_METRIC_EXPORT_TIMEOUT`](env::OTEL_METRIC_EXPORT_TIMEOUT) | milliseconds for one export, retries included; `0`: no limit | 30000 |
 //! | [`OTEL_METRICS_EXEMPLAR_FILTER`](env::OTEL_METRICS_EXEMPLAR_FILTER) | `always_off`; `always_on` and `trace_based` are ignored with a warning (no exemplars are recorded) | `always_off` here |
 //! | [`OTEL_SERVICE_NAME`](env::OTEL_SERVICE_NAME) | `service.name` | `unknown_service:<executable name>` |
-//! | [`OTEL_RESOURCE_ATTRIBUTES`](env::OTEL_RESOURCE_ATTRIBUTES) | `key=value,...` (`service.version`, `deployment.environment`, ...); a malformed list is ignored whole | |
+//! | [`OTEL_RESOURCE_ATTRIBUTES`](env::OTEL_RESOURCE_ATTRIBUTES) | `key=value,...` (`service.version`, `deployment.environment.name` or `deployment.environment`, ...); a malformed list is ignored whole | |
 //! | [`OTEL_EXPORTER_PROMETHEUS_HOST`](env::OTEL_EXPORTER_PROMETHEUS_HOST) | IP address or `localhost` | `127.0.0.1` |
 //! | [`OTEL_EXPORTER_PROMETHEUS_PORT`](env::OTEL_EXPORTER_PROMETHEUS_PORT) | port, `0` for any free one | 9464 |
 //! | [`BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN`](env::BUSINESS_METRICS_PROMETHEUS_BEARER_TOKEN) | token `/metrics` requires (this project's variable); set but empty is an error, never "no token" | none |
@@ -95,8 +95,10 @@
 //! # What the pipeline adds
 //!
 //! - **Resource**: `service.name`, `service.version` (if given), a
-//!   `service.instance.id` unique per process (a random UUID v4), and
-//!   `deployment.environment` if given; many replicas are summed in PromQL.
+//!   `service.instance.id` unique per process (a random UUID v4), and the deployment
+//!   environment if given, as `deployment.environment.name` (the current semantic
+//!   convention) and `deployment.environment` (its older name); many replicas are
+//!   summed in PromQL.
 //! - **Views** from the catalog ([`ExporterBuilder::with_catalog`]; the built-in one by
 //!   default): bucket boundaries (explicit, or exponential over OTLP) and the allowed
 //!   attribute keys of each business instrument, the service's own included.
@@ -236,7 +238,8 @@ pub use guard::MetricsGuard;
 #[cfg(feature = "prometheus")]
 pub use server::{serve, ListenerLimits};
 pub use resource::{
-    new_instance_id, DEPLOYMENT_ENVIRONMENT, SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION,
+    new_instance_id, DEPLOYMENT_ENVIRONMENT, DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_INSTANCE_ID,
+    SERVICE_NAME, SERVICE_VERSION,
 };
 pub use secret::{Headers, Secret};
 

@@ -12,8 +12,10 @@ pub const SERVICE_NAME: &str = "service.name";
 pub const SERVICE_VERSION: &str = "service.version";
 /// `service.instance.id`.
 pub const SERVICE_INSTANCE_ID: &str = "service.instance.id";
-/// `deployment.environment`.
+/// `deployment.environment`: the older name, still written for older consumers.
 pub const DEPLOYMENT_ENVIRONMENT: &str = "deployment.environment";
+/// `deployment.environment.name`: the current semantic convention.
+pub const DEPLOYMENT_ENVIRONMENT_NAME: &str = "deployment.environment.name";
 
 /// A random UUID version 4 (lower-case, hyphenated), new on every call.
 ///
@@ -56,6 +58,7 @@ pub(crate) fn build(config: &ResourceConfig) -> Resource {
         attributes.push(KeyValue::new(SERVICE_VERSION, v.clone()));
     }
     if let Some(v) = &config.deployment_environment {
+        attributes.push(KeyValue::new(DEPLOYMENT_ENVIRONMENT_NAME, v.clone()));
         attributes.push(KeyValue::new(DEPLOYMENT_ENVIRONMENT, v.clone()));
     }
     Resource::builder_empty()
@@ -107,6 +110,10 @@ mod tests {
         assert_eq!(get("service.version"), Some(Value::from("1.2.3")));
         assert_eq!(get("service.instance.id"), Some(Value::from("id-1")));
         assert_eq!(get("deployment.environment"), Some(Value::from("prod")));
+        assert_eq!(
+            get("deployment.environment.name"),
+            Some(Value::from("prod"))
+        );
         assert_eq!(get("team"), Some(Value::from("growth")));
         assert_eq!(get("telemetry.sdk.language"), Some(Value::from("rust")));
     }

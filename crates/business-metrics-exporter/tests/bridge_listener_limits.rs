@@ -236,3 +236,84 @@ async fn serve_returns_within_the_drain_timeout_whatever_a_handler_does() {
         Ok(0)
     );
 }
+
+/// The process's resident memory, from `/proc/self/status`.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// 150,000 series (an exposition of several MiB, more than the kernel buffers of a
+/// connection), then a hundred scrapers that send their request and never read the
+/// answer: the bridge holds at most a few expositions, not one per scraper.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_scrapers_that_never_read_hold_a_bounded_number_of_expositions() {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry::KeyValue;
+
+    const SERIES: usize = 150_000;
+    const SCRAPERS: usize = 100;
+    let guard = business_metrics_exporter::builder()
+        .without_env()
+        .with_exporters([ExporterKind::Prometheus])
+        .with_prometheus_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .with_cardinality_limit(SERIES + 10)
+        .with_prometheus_limits(ListenerLimits::default().with_max_connections(SCRAPERS + 10))
+        .init()
+        .unwrap();
+    let counter = guard
+        .meter_provider()
+        .meter("flood")
+        .u64_counter("flood_events")
+        .build();
+    for i in 0..SERIES {
+        counter.add(1, &[KeyValue::new("id", format!("flood-{i:06}"))]);
+    }
+    let addr = guard.prometheus_addr().unwrap();
+    // One normal scrape: the exposition's size, and the encoder's buffers allocated.
+    let exposition = http_get(addr, "/metrics", &[]).await.unwrap().body.len();
+    assert!(exposition > 8 << 20, "{exposition} bytes");
+    let before = rss_kib();
+
+    let mut scrapers = Vec::with_capacity(SCRAPERS);
+    for _ in 0..SCRAPERS {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stream = socket.connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .await
+            .unwrap();
+        scrapers.push(stream);
+    }
+    // Each answer has started (its first bytes wait in the scraper's buffer): every
+    // response, and the exposition it holds, exists now.
+    for s in &scrapers {
+        let mut first = [0u8; 16];
+        let n = tokio::time::timeout(Duration::from_secs(30), s.peek(&mut first))
+            .await
+            .expect("the answer started")
+            .unwrap();
+        assert!(first[..n].starts_with(b"HTTP/1.1 200"));
+    }
+    let after = rss_kib();
+    let grown = after.saturating_sub(before);
+    let exposition_kib = (exposition / 1024) as u64;
+    eprintln!(
+        "{SCRAPERS} non-reading scrapers of a {exposition_kib} KiB exposition: VmRSS {before} -> \
+         {after} KiB (+{grown} KiB; one exposition each would be +{} KiB)",
+        exposition_kib * SCRAPERS as u64
+    );
+    // Two held expositions and the cached one, plus 64 MiB for the connections'
+    // own buffers; one exposition per scraper would exceed it many times over.
+    assert!(
+        grown < 3 * exposition_kib + 64 * 1024,
+        "grew by {grown} KiB with a {exposition_kib} KiB exposition"
+    );
+    drop(scrapers);
+    drop(guard);
+}
