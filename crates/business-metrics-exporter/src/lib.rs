@@ -210,9 +210,9 @@ mod guard;
 #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 mod otlp;
 mod resource;
+mod secret;
 #[cfg(feature = "prometheus")]
 mod server;
-mod secret;
 mod views;
 
 #[cfg(feature = "testing")]
@@ -235,13 +235,13 @@ pub use config::{
 };
 pub use error::{ConfigError, InitError, ShutdownError};
 pub use guard::MetricsGuard;
-#[cfg(feature = "prometheus")]
-pub use server::{serve, ListenerLimits};
 pub use resource::{
     new_instance_id, DEPLOYMENT_ENVIRONMENT, DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_INSTANCE_ID,
     SERVICE_NAME, SERVICE_VERSION,
 };
 pub use secret::{Headers, Secret};
+#[cfg(feature = "prometheus")]
+pub use server::{serve, ListenerLimits};
 
 /// A builder reading the process environment; settings made on it win.
 pub fn builder() -> ExporterBuilder {
