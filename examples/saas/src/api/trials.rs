@@ -81,15 +81,19 @@ pub async fn create_trial(
 ) -> Result<(StatusCode, Json<TrialCreated>), AppError> {
     let plan: Plan = parse_enum("plan", &req.plan)?;
     let device_type: DeviceType = parse_enum("device_type", &req.device_type)?;
-    label(&state, Dimension::Source, &req.source)?;
-    if let Some(v) = &req.experiment_variant {
-        label(&state, Dimension::ExperimentVariant, v)?;
-    }
+    // The trial keeps what the label policy returned (trimmed, capped), never the
+    // raw value: its memory is bounded by the policy's length limit.
+    let source = label(&state, Dimension::Source, &req.source)?;
+    let experiment_variant = req
+        .experiment_variant
+        .as_deref()
+        .map(|v| label(&state, Dimension::ExperimentVariant, v))
+        .transpose()?;
     let trial = Trial {
         plan,
-        source: req.source,
+        source,
         device_type,
-        experiment_variant: req.experiment_variant,
+        experiment_variant,
         started_at: started_at(req.started_at, SystemTime::now())?,
     };
     let trial_id = state.trials().insert(trial)?;
