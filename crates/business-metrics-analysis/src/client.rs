@@ -21,6 +21,12 @@ const MAX_REDIRECTS: usize = 5;
 /// The default timeout of one request to Prometheus.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The default largest answer read from Prometheus: 16 MiB, some 200 000 samples.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The latest sample time accepted: 9999-12-31T23:59:59Z, in Unix seconds.
+const LATEST_TIMESTAMP: f64 = 253_402_300_799.0;
+
 /// Why a request to Prometheus failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -127,6 +133,19 @@ pub enum ClientError {
         /// What failed.
         reason: String,
     },
+    /// The answer is larger than the limit
+    /// ([`PrometheusClientBuilder::with_max_response_bytes`]); reading stopped there.
+    #[error(
+        "the answer of {url} is larger than {limit} bytes, the limit, so it was not read \
+         to its end; narrow the query (a shorter range, a longer step, fewer series) or \
+         raise the limit (--max-response-size)"
+    )]
+    ResponseTooLarge {
+        /// The URL requested.
+        url: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// A successful answer could not be decoded.
     #[error("cannot decode the answer of {url}: {reason}; check that the url points at a prometheus server")]
     InvalidResponse {
@@ -147,11 +166,12 @@ pub struct Sample {
 }
 
 impl Sample {
-    /// The timestamp in whole milliseconds, the key used to align series.
+    /// The timestamp in whole milliseconds, the key used to align series. The client
+    /// accepts only timestamps from 1970 to 9999; others (in a hand-built sample) are
+    /// held to ±2^53 ms.
     #[must_use]
-    #[allow(clippy::cast_possible_truncation)] // Prometheus timestamps are ms-precise and far below i64::MAX.
     pub fn timestamp_ms(&self) -> i64 {
-        (self.timestamp * 1000.0).round() as i64
+        crate::reading::clamped_i64(self.timestamp * 1000.0)
     }
 }
 
@@ -191,6 +211,7 @@ pub struct PrometheusClientBuilder {
     headers: HeaderMap,
     ca_pem: Option<Vec<u8>>,
     matchers: Vec<LabelMatcher>,
+    max_response_bytes: u64,
 }
 
 impl fmt::Debug for PrometheusClientBuilder {
@@ -203,6 +224,7 @@ impl fmt::Debug for PrometheusClientBuilder {
             .field("headers", &self.headers)
             .field("ca_pem_bytes", &self.ca_pem.as_ref().map(Vec::len))
             .field("matchers", &self.matchers)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -212,6 +234,16 @@ impl PrometheusClientBuilder {
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Reads at most `bytes` of each answer (default [`DEFAULT_MAX_RESPONSE_BYTES`]):
+    /// a larger one is refused with [`ClientError::ResponseTooLarge`] as soon as its
+    /// announced length or the bytes read pass the limit, so a misbehaving server
+    /// cannot make the client hold more than that.
+    #[must_use]
+    pub fn with_max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
         self
     }
 
@@ -350,6 +382,7 @@ impl PrometheusClientBuilder {
             timeout: self.timeout,
             credentials,
             matchers: self.matchers,
+            max_response_bytes: self.max_response_bytes,
         })
     }
 }
@@ -390,6 +423,7 @@ pub struct PrometheusClient {
     timeout: Duration,
     credentials: Option<Credentials>,
     matchers: Vec<LabelMatcher>,
+    max_response_bytes: u64,
 }
 
 impl PrometheusClient {
@@ -404,6 +438,7 @@ impl PrometheusClient {
             headers: HeaderMap::new(),
             ca_pem: None,
             matchers: Vec::new(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -556,8 +591,11 @@ impl PrometheusClient {
                 location,
             });
         }
-        let body = response.text().await.map_err(transport)?;
-        let envelope: Result<RawEnvelope, _> = serde_json::from_str(&body);
+        let body = self
+            .read_body(response, &url_text)
+            .await
+            .map_err(|e| e.unwrap_or_else(transport))?;
+        let envelope: Result<RawEnvelope, _> = serde_json::from_slice(&body);
         match envelope {
             Ok(env) if env.status == "success" => env.data.ok_or(ClientError::InvalidResponse {
                 url: url_text,
@@ -576,9 +614,37 @@ impl PrometheusClient {
             Err(_) => Err(ClientError::HttpStatus {
                 url: url_text,
                 status: status.as_u16(),
-                body: body.chars().take(200).collect(),
+                body: String::from_utf8_lossy(body.get(..200).unwrap_or(&body)).into_owned(),
             }),
         }
+    }
+
+    /// The body, read chunk by chunk up to the limit: `Err(Ok(..))` past it (or when
+    /// the announced length is past it), `Err(Err(..))` with the transport error.
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        url: &str,
+    ) -> Result<Vec<u8>, Result<ClientError, reqwest::Error>> {
+        let too_large = || {
+            Ok(ClientError::ResponseTooLarge {
+                url: url.to_owned(),
+                limit: self.max_response_bytes,
+            })
+        };
+        let announced = response.content_length().unwrap_or(0);
+        if announced > self.max_response_bytes {
+            return Err(too_large());
+        }
+        let limit = usize::try_from(self.max_response_bytes).unwrap_or(usize::MAX);
+        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+        while let Some(chunk) = response.chunk().await.map_err(Err)? {
+            if chunk.len() > limit.saturating_sub(body.len()) {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 }
 
@@ -652,6 +718,15 @@ impl RawPoint {
                 url: url.to_owned(),
                 reason: format!("sample value `{}`: {e}", self.1),
             })?;
+        if !(0.0..=LATEST_TIMESTAMP).contains(&self.0) {
+            return Err(ClientError::InvalidResponse {
+                url: url.to_owned(),
+                reason: format!(
+                    "sample timestamp `{}` is no time from 1970 to 9999 in Unix seconds",
+                    crate::reading::shown(self.0)
+                ),
+            });
+        }
         Ok(Sample {
             timestamp: self.0,
             value,

@@ -1,6 +1,6 @@
 //! Correlating a technical metric with a business metric over time.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
@@ -10,6 +10,7 @@ use crate::error::AnalysisError;
 use crate::explain;
 use crate::period::{self, Periodicity};
 use crate::stats::{self, ConfidenceInterval, StatsError, Strength, Which};
+use crate::time::format_rfc3339;
 use crate::units::{infer_unit, Unit};
 
 /// The fewest aligned points a correlation is reported from by default.
@@ -221,7 +222,8 @@ impl std::fmt::Display for Direction {
 /// # Errors
 ///
 /// [`AnalysisError`]: Prometheus unreachable or rejecting a query, a query giving
-/// several series or none, too few aligned points, or a constant series.
+/// several series or none, an infinite or absurd sample
+/// ([`AnalysisError::InvalidSample`]), too few aligned points, or a constant series.
 pub async fn correlate(
     client: &PrometheusClient,
     request: &CorrelationRequest,
@@ -242,10 +244,12 @@ pub async fn correlate(
         .query_range(&request.technical, request.start, request.end, request.step)
         .await?;
     let technical = single_series("technical", &request.technical, technical)?;
+    check_samples("technical", &request.technical, &technical)?;
     let business = client
         .query_range(&request.business, request.start, request.end, request.step)
         .await?;
     let business = single_series("business", &request.business, business)?;
+    check_samples("business", &request.business, &business)?;
     let mut report = analyze(
         &technical.samples,
         &business.samples,
@@ -258,6 +262,65 @@ pub async fn correlate(
     report.business_query.clone_from(&request.business);
     let (technical_unit, business_unit) = request.units();
     Ok(report.with_units(technical_unit, business_unit))
+}
+
+/// The largest magnitude a sample to correlate may have: its squares, summed over
+/// any range Prometheus answers, stay finite.
+const MAX_MAGNITUDE: f64 = 1e100;
+
+/// Refuses an infinite sample, or one so large its squares overflow; NaN samples are
+/// gaps (a ratio of 0 by 0 in a quiet minute), left out when aligning.
+///
+/// # Errors
+///
+/// [`AnalysisError::InvalidSample`] naming the query, the series and the time.
+pub fn check_samples(role: &str, query: &str, series: &RangeSeries) -> Result<(), AnalysisError> {
+    let bad = series.samples.iter().find_map(|p| {
+        let reason = if p.value.is_infinite() {
+            format!(
+                "an infinite value ({}Inf)",
+                if p.value > 0.0 { "+" } else { "-" }
+            )
+        } else if p.value.abs() > MAX_MAGNITUDE {
+            format!("a value beyond ±1e100 ({:e})", p.value)
+        } else {
+            return None;
+        };
+        Some((p.timestamp, reason))
+    });
+    match bad {
+        None => Ok(()),
+        Some((timestamp, reason)) => Err(AnalysisError::InvalidSample {
+            role: role.to_owned(),
+            query: query.to_owned(),
+            series: format_labels(&series.labels),
+            time: format_rfc3339(UNIX_EPOCH + Duration::from_secs_f64(timestamp.max(0.0))),
+            reason,
+        }),
+    }
+}
+
+/// The largest lag at which `min_points` pairs can exist: pairs at lag k join
+/// timestamps k steps apart, so both lie on the grid from the first to the last
+/// sample of either series, which holds `n` points; at most `n − k` pairs remain.
+fn largest_usable_lag(
+    technical: &[Sample],
+    business: &[Sample],
+    step: Duration,
+    min_points: usize,
+) -> usize {
+    let times = technical
+        .iter()
+        .chain(business)
+        .filter(|s| s.value.is_finite())
+        .map(Sample::timestamp_ms);
+    let (first, last) = times.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    let span_steps = last
+        .checked_sub(first)
+        .and_then(|span| span.checked_div(step_ms(step)))
+        .and_then(|steps| usize::try_from(steps).ok())
+        .unwrap_or(0);
+    span_steps.saturating_add(1).saturating_sub(min_points)
 }
 
 fn name_queries(error: AnalysisError, request: &CorrelationRequest) -> AnalysisError {
@@ -359,7 +422,9 @@ fn lag_one(samples: &[Sample], step: Duration) -> f64 {
 }
 
 /// Correlates two sampled series: aligns them on timestamps (dropping gaps), searches
-/// lags `0..=max_lag` steps for the strongest |r| (the business series trailing),
+/// lags `0..=max_lag` steps for the strongest |r| (the business series trailing;
+/// `max_lag` is capped, with a warning, at the largest lag the points allow: their
+/// grid's length minus `min_points`),
 /// leaving out lags near half a dominant period of either series (see
 /// [`crate::period`]), and reports r, Spearman's ρ, the Fisher 95 % interval and
 /// p-value from the effective number of pairs, the least-squares slope and the
@@ -394,6 +459,11 @@ pub fn analyze(
         Err(e @ StatsError::ConstantSeries { .. }) => return Err(stats_error(e)),
         Err(_) => None,
     };
+    // A lag beyond the points available cannot be evaluated: search no further (and
+    // never loop over millions of empty lags).
+    let usable_lag = largest_usable_lag(technical, business, step, min_points);
+    let asked_lag = max_lag;
+    let max_lag = max_lag.min(usable_lag);
     let periodicity = find_periodicity(technical, business, step, min_points);
     let refused = |k: usize| {
         periodicity
@@ -441,6 +511,9 @@ pub fn analyze(
     };
     let lags_tried = correlogram.iter().filter(|c| c.r.is_some()).count();
     let mut warnings = Vec::new();
+    if asked_lag > max_lag {
+        warnings.push(explain::lag_capped(asked_lag, max_lag, min_points, step));
+    }
     if let Some(p) = &periodicity {
         let refused_strongest = strongest(&|_| true).filter(|(c, _)| c.refused);
         warnings.extend(explain::periodicity(p, max_lag, refused_strongest));
@@ -564,6 +637,68 @@ mod tests {
         assert!((report.pearson + 1.0).abs() < 1e-12);
         assert!((report.slope + 2.0).abs() < 1e-12);
         assert_eq!(report.strength, Strength::Strong);
+    }
+
+    #[test]
+    fn a_lag_beyond_the_points_is_capped_and_said_so() {
+        let tech: Vec<f64> = (0..121).map(|i| f64::from((i * 7) % 11)).collect();
+        let bus: Vec<f64> = tech.iter().map(|t| (-2.0_f64).mul_add(*t, 3.0)).collect();
+        let report = analyze(
+            &series(&tech),
+            &series(&bus),
+            Duration::from_secs(60),
+            4_320_000,
+            10,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.correlogram.len(), 112);
+        assert_eq!(report.correlogram.last().map(|c| c.points), Some(10));
+        assert!(
+            report.warnings.iter().any(|w| w
+                == "the largest lag asked for, 4320000 steps (8y11w3d), is more than the points \
+                    allow: every lag needs at least 10 pairs and the series span 121 points, \
+                    so lags 0 to 111 steps (1h51m) were searched"),
+            "{:?}",
+            report.warnings
+        );
+    }
+
+    #[test]
+    fn infinite_or_absurd_samples_are_data_errors_naming_the_series() {
+        let mut samples = series(&[1.0, 2.0, f64::NAN, 4.0]);
+        let labels: std::collections::BTreeMap<String, String> =
+            [("instance".to_owned(), "a".to_owned())]
+                .into_iter()
+                .collect();
+        let ok = RangeSeries {
+            labels: labels.clone(),
+            samples: samples.clone(),
+        };
+        assert!(check_samples("technical", "q", &ok).is_ok(), "NaN is a gap");
+        for (value, reason) in [
+            (
+                f64::INFINITY,
+                "gave an infinite value (+Inf) at 1970-01-01T00:17:40Z",
+            ),
+            (
+                -2e300,
+                "gave a value beyond ±1e100 (-2e300) at 1970-01-01T00:17:40Z",
+            ),
+        ] {
+            samples[1].value = value;
+            let bad = RangeSeries {
+                labels: labels.clone(),
+                samples: samples.clone(),
+            };
+            let message = check_samples("business", "q", &bad)
+                .map_or_else(|e| e.to_string(), |()| String::new());
+            assert!(
+                message.starts_with(&format!(
+                    "the business query `q` {reason} for the series {{instance=\"a\"}}"
+                )),
+                "{message}"
+            );
+        }
     }
 
     #[test]

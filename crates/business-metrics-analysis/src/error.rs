@@ -103,6 +103,44 @@ pub enum AnalysisError {
         /// What is wrong with the value, e.g. `a negative value (-500)`.
         reason: String,
     },
+    /// A query for counts (funnel steps, conversions) gave a value that is no count:
+    /// not a number, infinite, negative, or above 2^53 (beyond what a Prometheus
+    /// float holds exactly).
+    #[error(
+        "the {role} query `{query}` gave {reason} for the series {series}; counts are \
+         whole numbers from 0 to 2^53, so check that the metric is a counter of events \
+         and what wrote it (an exporter or a recording rule)"
+    )]
+    InvalidCount {
+        /// Which query (`funnel`, `funnel order`, `entries`, `completions`).
+        role: String,
+        /// The PromQL.
+        query: String,
+        /// The series' labels, PromQL style.
+        series: String,
+        /// What is wrong with the value, e.g. `a negative value (-5)`.
+        reason: String,
+    },
+    /// A series to correlate or chart has a value no analysis can use: infinite, or
+    /// so large in magnitude (above 1e100) that its squares overflow. (NaN samples,
+    /// such as a ratio of 0 by 0 in a quiet minute, are gaps, left out.)
+    #[error(
+        "the {role} query `{query}` gave {reason} at {time} for the series {series}; a \
+         series to correlate needs finite values below 1e100 in magnitude, so check the \
+         query (a division by a series that can be 0 gives an infinite value)"
+    )]
+    InvalidSample {
+        /// Which query (`technical`, `business`).
+        role: String,
+        /// The PromQL.
+        query: String,
+        /// The series' labels, PromQL style.
+        series: String,
+        /// The sample's time, RFC 3339.
+        time: String,
+        /// What is wrong with the value, e.g. `an infinite value (+Inf)`.
+        reason: String,
+    },
     /// A statistic was undefined for another reason.
     #[error(transparent)]
     Stats(#[from] StatsError),
@@ -129,6 +167,8 @@ impl AnalysisError {
                 | Self::TooFewPoints { .. }
                 | Self::ConstantSeries { .. }
                 | Self::InvalidAmount { .. }
+                | Self::InvalidCount { .. }
+                | Self::InvalidSample { .. }
                 | Self::Stats(_)
         )
     }

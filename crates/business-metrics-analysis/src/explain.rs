@@ -20,8 +20,7 @@ pub fn format_significant(value: f64) -> String {
     if !(-4.0..7.0).contains(&magnitude) {
         return format!("{value:.3e}");
     }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 0..=7
-    let decimals = (3.0 - magnitude).max(0.0) as usize;
+    let decimals = crate::reading::clamped_usize(3.0 - magnitude, 7);
     format!("{value:.decimals$}")
 }
 
@@ -166,6 +165,26 @@ fn format_p(p: f64) -> String {
     } else {
         "p < 1e-15".to_owned()
     }
+}
+
+/// The warning for a largest lag beyond what the points allow.
+pub(crate) fn lag_capped(
+    asked: usize,
+    searched: usize,
+    min_points: usize,
+    step: std::time::Duration,
+) -> String {
+    let span = |k: usize| {
+        crate::duration::format_duration(step.saturating_mul(u32::try_from(k).unwrap_or(u32::MAX)))
+    };
+    format!(
+        "the largest lag asked for, {asked} steps ({}), is more than the points allow: \
+         every lag needs at least {min_points} pairs and the series span {} points, so \
+         lags 0 to {searched} steps ({}) were searched",
+        span(asked),
+        searched + min_points,
+        span(searched)
+    )
 }
 
 /// The warnings a dominant period brings: refused lags, and lags known only up to

@@ -5,11 +5,12 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::client::{InstantSeries, PrometheusClient};
+use crate::client::{format_labels, InstantSeries, PrometheusClient};
 use crate::definition::{FunnelName, FunnelSpec, FunnelSteps, StepName, StepsFrom};
 use crate::duration::format_promql_duration;
 use crate::error::AnalysisError;
 use crate::matcher::{continue_selector, LabelMatcher};
+use crate::reading::{whole_count, MAX_EXACT};
 use crate::stats::{self, ProportionTest};
 
 /// The counter every funnel step increments, labelled `funnel` and `step`.
@@ -163,7 +164,8 @@ pub struct FunnelReport {
 ///
 /// # Errors
 ///
-/// [`AnalysisError`]: Prometheus unreachable or rejecting the query, or no funnel data.
+/// [`AnalysisError`]: Prometheus unreachable or rejecting the query, no funnel data,
+/// or a count that is no count ([`AnalysisError::InvalidCount`]).
 pub async fn funnel(
     client: &PrometheusClient,
     spec: &FunnelSpec,
@@ -181,7 +183,9 @@ pub async fn funnel(
 ///
 /// # Errors
 ///
-/// [`AnalysisError::EmptyResult`] when no step has data.
+/// [`AnalysisError::EmptyResult`] when no step has data,
+/// [`AnalysisError::InvalidCount`] for a value that is NaN, infinite, negative or
+/// above 2^53 (naming its series).
 pub fn build_report(
     spec: &FunnelSpec,
     query: &str,
@@ -203,11 +207,14 @@ pub fn build_report(
             Some(b) => s.labels.get(b.label()).cloned().unwrap_or_default(),
             None => "all".to_owned(),
         };
-        *counts
+        let count = read_count("funnel", query, s)?;
+        let total = counts
             .entry(segment)
             .or_default()
             .entry(step.as_str())
-            .or_default() += round_count(s.sample.value);
+            .or_default();
+        // `sum by` gives each step and segment once; adding keeps any repeat, within 2^53.
+        *total = add_counts(*total, count, "funnel", query, s)?;
     }
     if counts.is_empty() {
         return Err(AnalysisError::EmptyResult {
@@ -237,12 +244,42 @@ pub fn build_report(
     })
 }
 
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=u64::MAX first
-pub(crate) fn round_count(value: f64) -> u64 {
-    if value.is_finite() && value > 0.0 {
-        value.round().min(u64::MAX as f64) as u64
-    } else {
-        0
+/// The value of `series` as a whole count, or [`AnalysisError::InvalidCount`] naming
+/// the query and the series.
+pub(crate) fn read_count(
+    role: &str,
+    query: &str,
+    series: &InstantSeries,
+) -> Result<u64, AnalysisError> {
+    whole_count(series.sample.value).map_err(|reason| invalid_count(role, query, series, reason))
+}
+
+/// `a + b`, or [`AnalysisError::InvalidCount`] when the total passes 2^53.
+pub(crate) fn add_counts(
+    a: u64,
+    b: u64,
+    role: &str,
+    query: &str,
+    series: &InstantSeries,
+) -> Result<u64, AnalysisError> {
+    a.checked_add(b)
+        .filter(|total| *total <= MAX_EXACT)
+        .ok_or_else(|| {
+            invalid_count(
+                role,
+                query,
+                series,
+                format!("a total above 2^53 ({a} + {b}) with another series of the same step"),
+            )
+        })
+}
+
+fn invalid_count(role: &str, query: &str, series: &InstantSeries, reason: String) -> AnalysisError {
+    AnalysisError::InvalidCount {
+        role: role.to_owned(),
+        query: query.to_owned(),
+        series: format_labels(&series.labels),
+        reason,
     }
 }
 
@@ -270,8 +307,12 @@ fn segment_funnel(
                 count,
                 step_conversion,
                 overall_conversion: ratio(count, first),
-                drop_off: previous.map(|p| {
-                    i64::try_from(p).unwrap_or(i64::MAX) - i64::try_from(count).unwrap_or(i64::MAX)
+                // Counts are at most 2^53, so the difference always fits.
+                drop_off: previous.and_then(|p| {
+                    i64::try_from(p)
+                        .ok()
+                        .zip(i64::try_from(count).ok())
+                        .and_then(|(p, c)| p.checked_sub(c))
                 }),
                 drop_off_rate: step_conversion.map(|c| 1.0 - c),
             };
@@ -419,6 +460,48 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(report.segments[0].overall_conversion, None);
+    }
+
+    #[test]
+    fn values_that_are_no_count_are_data_errors_naming_the_series() {
+        for (value, reason) in [
+            (f64::NAN, "gave a value that is not a number"),
+            (f64::INFINITY, "gave an infinite value (+Inf)"),
+            (-5.0, "gave a negative value (-5)"),
+            (1.8e19, "gave a value above 2^53 (1.8e19)"),
+        ] {
+            let series = [
+                point("landing_view", "a", 1000.0),
+                point("signup_started", "a\"b", value),
+            ];
+            match build_report(&signup(), "q", &series, Duration::from_secs(60), None) {
+                Err(e @ AnalysisError::InvalidCount { .. }) => {
+                    assert!(e.is_data_problem());
+                    let message = e.to_string();
+                    assert!(
+                        message.starts_with(&format!("the funnel query `q` {reason}")),
+                        "{message}"
+                    );
+                    assert!(
+                        message.contains(
+                            "for the series {experiment_variant=\"a\\\"b\", step=\"signup_started\"}"
+                        ),
+                        "{message}"
+                    );
+                    assert!(!message.contains("NaN"), "{message}");
+                }
+                other => panic!("{value}: {other:?}"),
+            }
+        }
+        // Two series of one step adding up past 2^53.
+        let series = [
+            point("landing_view", "a", 9.0e15),
+            point("landing_view", "a", 9.0e15),
+        ];
+        assert!(matches!(
+            build_report(&signup(), "q", &series, Duration::from_secs(60), None),
+            Err(AnalysisError::InvalidCount { reason, .. }) if reason.starts_with("a total above 2^53")
+        ));
     }
 
     #[test]

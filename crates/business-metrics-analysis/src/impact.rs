@@ -70,13 +70,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::client::PrometheusClient;
+use crate::client::{format_labels, PrometheusClient};
 use crate::definition::{FunnelSpec, StepName};
 use crate::duration::format_promql_duration;
 use crate::error::AnalysisError;
 use crate::funnel::FUNNEL_METRIC;
 use crate::matcher::{braces, continue_selector, LabelMatcher};
 use crate::money::CurrencyLabel;
+use crate::reading::{checked_u32, not_a_count};
 use crate::revenue::{CURRENCY_LABEL, REVENUE_METRIC};
 use crate::time::Window;
 
@@ -362,10 +363,41 @@ impl ImpactRequest {
 /// A figure's increase over windows ending whole days before a time, by days back.
 type Daily = BTreeMap<u32, f64>;
 
+/// What a figure holds, for its checks and messages.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Minor units of a currency.
+    Money,
+    /// A count of events.
+    Count,
+}
+
+impl Kind {
+    /// The data error for a value of this kind that is none.
+    fn invalid(self, role: &str, query: &str, series: &str, reason: String) -> AnalysisError {
+        let (role, query, series) = (role.to_owned(), query.to_owned(), series.to_owned());
+        match self {
+            Self::Money => AnalysisError::InvalidAmount {
+                role,
+                query,
+                series,
+                reason,
+            },
+            Self::Count => AnalysisError::InvalidCount {
+                role,
+                query,
+                series,
+                reason,
+            },
+        }
+    }
+}
+
 /// Reads `promql` at `at` and at each whole day before it up to `max_days`, per
-/// label set.
+/// label set. Every value must be a count or an amount (finite, from 0 to 2^53).
 async fn daily(
     client: &PrometheusClient,
+    (role, kind): (&str, Kind),
     promql: &str,
     at: SystemTime,
     max_days: u32,
@@ -384,19 +416,16 @@ async fn daily(
     let series = client.query_range(promql, first, at, day).await?;
     let mut out = BTreeMap::new();
     for s in series {
-        let values: Daily = s
-            .samples
-            .iter()
-            .filter(|p| p.value.is_finite())
-            .filter_map(|p| {
-                let back = ((at_seconds - p.timestamp) / 86_400.0).round();
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                // checked to be a small whole number of days first
-                (0.0..=f64::from(max_days))
-                    .contains(&back)
-                    .then_some((back as u32, p.value))
-            })
-            .collect();
+        let mut values = Daily::new();
+        for p in &s.samples {
+            if let Some(reason) = not_a_count(p.value) {
+                return Err(kind.invalid(role, promql, &format_labels(&s.labels), reason));
+            }
+            let back = checked_u32((at_seconds - p.timestamp) / 86_400.0);
+            if let Some(back) = back.filter(|b| *b <= max_days) {
+                values.insert(back, p.value);
+            }
+        }
         out.insert(s.labels, values);
     }
     Ok(out)
@@ -435,6 +464,35 @@ fn figure(
     }
 }
 
+/// Refuses an expectation beyond what a figure can hold: an earlier window whose
+/// baseline was near 0 scales its window by a huge ratio.
+fn check_expectation(
+    figure: &Figure,
+    kind: Kind,
+    role: &str,
+    query: &str,
+    series: &str,
+) -> Result<(), AnalysisError> {
+    let Some(e) = figure.expectation.estimate() else {
+        return Ok(());
+    };
+    for value in [e.expected, e.low, e.high] {
+        if let Some(reason) = not_a_count(value) {
+            return Err(kind.invalid(
+                role,
+                query,
+                series,
+                format!(
+                    "an expectation that is {}, from earlier windows whose baseline was near \
+                     0",
+                    reason.trim_start_matches("a ").trim_start_matches("an ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Measures the incident `request` describes: its window's revenue per currency,
 /// completions, entries and conversion rate against their expectation.
 ///
@@ -443,6 +501,8 @@ fn figure(
 /// [`AnalysisError::InvalidArgument`] when fewer references are asked for than an
 /// expectation needs or they reach before 1970, [`AnalysisError::EmptyResult`] when
 /// neither revenue nor the funnel has data in the window or its references,
+/// [`AnalysisError::InvalidAmount`] or [`AnalysisError::InvalidCount`] when a value
+/// read (or an expectation drawn from them) is NaN, infinite, negative or above 2^53,
 /// [`AnalysisError::Client`] when Prometheus is unreachable or refuses a query.
 pub async fn impact(
     client: &PrometheusClient,
@@ -470,18 +530,41 @@ pub async fn impact(
     };
     let window = request.window;
     let length = window.length();
-    let read = |query: String, at: SystemTime| async move {
-        let result = daily(client, &query, at, max_days).await;
+    let read = |what: (&'static str, Kind), query: String, at: SystemTime| async move {
+        let result = daily(client, what, &query, at, max_days).await;
         result.map(|series| (query, series))
     };
-    let (revenue_query, revenue_w) = read(request.revenue_query(length), window.end).await?;
-    let (_, revenue_b) = read(request.revenue_query(request.baseline), window.start).await?;
-    let (entries_query, entries_w) = read(request.entries_query(length), window.end).await?;
-    let (_, entries_b) = read(request.entries_query(request.baseline), window.start).await?;
+    let (revenue, entries, completions) = (
+        ("revenue", Kind::Money),
+        ("entries", Kind::Count),
+        ("completions", Kind::Count),
+    );
+    let (revenue_query, revenue_w) =
+        read(revenue, request.revenue_query(length), window.end).await?;
+    let (revenue_b_query, revenue_b) = read(
+        revenue,
+        request.revenue_query(request.baseline),
+        window.start,
+    )
+    .await?;
+    let (entries_query, entries_w) =
+        read(entries, request.entries_query(length), window.end).await?;
+    let (entries_b_query, entries_b) = read(
+        entries,
+        request.entries_query(request.baseline),
+        window.start,
+    )
+    .await?;
     let (completions_query, completions_w) =
-        read(request.completions_query(length), window.end).await?;
-    let (_, completions_b) =
-        read(request.completions_query(request.baseline), window.start).await?;
+        read(completions, request.completions_query(length), window.end).await?;
+    let (completions_b_query, completions_b) = read(
+        completions,
+        request.completions_query(request.baseline),
+        window.start,
+    )
+    .await?;
+    // The queries an expectation is drawn from, named when it is absurd.
+    let from = |w: &str, b: &str| format!("{w}; {b}");
 
     let min = request.min_references;
     let empty = Daily::new();
@@ -498,16 +581,28 @@ pub async fn impact(
     };
     let revenue: Vec<MoneyImpact> = currencies
         .keys()
-        .map(|code| MoneyImpact {
-            currency: CurrencyLabel::parse(code),
-            figure: figure(
+        .map(|code| {
+            let figure = figure(
                 &by_currency(&revenue_w, code),
                 &by_currency(&revenue_b, code),
                 &references,
                 min,
-            ),
+            );
+            let series =
+                format_labels(&BTreeMap::from([(CURRENCY_LABEL.to_owned(), code.clone())]));
+            check_expectation(
+                &figure,
+                Kind::Money,
+                "revenue",
+                &from(&revenue_query, &revenue_b_query),
+                &series,
+            )?;
+            Ok(MoneyImpact {
+                currency: CurrencyLabel::parse(code),
+                figure,
+            })
         })
-        .collect();
+        .collect::<Result<_, AnalysisError>>()?;
     // `sum(...)` gives one series without labels, or none.
     let single = |s: &BTreeMap<BTreeMap<String, String>, Daily>| {
         s.values().next().cloned().unwrap_or_else(|| empty.clone())
@@ -536,6 +631,21 @@ pub async fn impact(
         ),
         figure: figure(&entries_w, &entries_b, &references, min),
     };
+    let none = format_labels(&BTreeMap::new());
+    check_expectation(
+        &completions.figure,
+        Kind::Count,
+        "completions",
+        &from(&completions_query, &completions_b_query),
+        &none,
+    )?;
+    check_expectation(
+        &entries.figure,
+        Kind::Count,
+        "entries",
+        &from(&entries_query, &entries_b_query),
+        &none,
+    )?;
     let conversion = ConversionChange::of(&entries.figure, &completions.figure);
     Ok(ImpactReport {
         window,

@@ -81,7 +81,10 @@
 //! ([`Credentials`]: a bearer token or basic auth, their secrets redacted from `Debug`
 //! and every [`ClientError`]), extra headers, a tenant ([`TENANT_HEADER`],
 //! `X-Scope-OrgID`, for Mimir, Cortex and Thanos), and a private CA. Redirects to
-//! another scheme, host or port are not followed. [`LabelMatcher`]s given with
+//! another scheme, host or port are not followed. An answer is read in pieces up to
+//! a limit ([`PrometheusClientBuilder::with_max_response_bytes`], default
+//! [`DEFAULT_MAX_RESPONSE_BYTES`], 16 MiB) and refused past it
+//! ([`ClientError::ResponseTooLarge`]), so a misbehaving server cannot fill memory. [`LabelMatcher`]s given with
 //! [`PrometheusClientBuilder::with_matcher`] (such as [`LabelMatcher::job`]) are added to
 //! every selector the analyses build, so two services' series never mix; PromQL the
 //! caller writes ([`CorrelationRequest`]) is sent as written. Times for a window read
@@ -169,7 +172,14 @@
 //!   first variant).
 //!
 //! No result is ever NaN: where a statistic is undefined (a constant series, too few
-//! points) the analysis returns an [`AnalysisError`] saying so.
+//! points) the analysis returns an [`AnalysisError`] saying so. Nothing Prometheus
+//! answers is taken on trust: a count (a funnel step, entries, completions) that is
+//! NaN, infinite, negative or above 2^53 is [`AnalysisError::InvalidCount`], an
+//! amount of money likewise [`AnalysisError::InvalidAmount`], an infinite sample to
+//! correlate [`AnalysisError::InvalidSample`], each naming the query and the series;
+//! a sample time outside 1970 to 9999 is [`ClientError::InvalidResponse`]. The lag
+//! search stops at the largest lag the points allow (their grid's length minus the
+//! fewest pairs), with a warning when more was asked.
 //!
 //! # Feature flags
 //!
@@ -204,6 +214,7 @@ mod matcher;
 mod money;
 mod names;
 pub mod period;
+mod reading;
 mod revenue;
 mod revenue_report;
 pub mod stats;
@@ -217,10 +228,10 @@ pub mod units;
 pub use auth::{Credentials, Secret};
 pub use client::{
     format_labels, ClientError, InstantSeries, PrometheusClient, PrometheusClientBuilder,
-    RangeSeries, Sample, DEFAULT_TIMEOUT, TENANT_HEADER,
+    RangeSeries, Sample, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, TENANT_HEADER,
 };
 pub use correlate::{
-    analyze, correlate, single_series, CorrelationReport, CorrelationRequest, Direction,
+    analyze, check_samples, correlate, single_series, CorrelationReport, CorrelationRequest, Direction,
     DEFAULT_MIN_POINTS,
 };
 pub use definition::{

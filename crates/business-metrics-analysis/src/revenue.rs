@@ -10,6 +10,7 @@ use crate::error::AnalysisError;
 use crate::matcher::{braces, LabelMatcher};
 use crate::money::CurrencyLabel;
 use crate::names::{LabelName, MetricName};
+use crate::reading::whole_count;
 use crate::revenue_report::{RevenueReport, RevenueRow};
 
 /// The revenue counter: `business_revenue_cents_total{product_category,
@@ -21,7 +22,7 @@ pub const CURRENCY_LABEL: &str = "currency";
 
 /// The largest amount read exactly: 2^53 minor units. Prometheus holds values as
 /// `f64`, which stops holding every integer above it.
-pub const MAX_EXACT_MINOR: u64 = 1 << 53;
+pub const MAX_EXACT_MINOR: u64 = crate::reading::MAX_EXACT;
 
 /// The segment of every row when the amounts are not split by a label.
 pub const ALL_SEGMENTS: &str = "all";
@@ -189,13 +190,13 @@ pub fn build_revenue_report(
     }
     let mut amounts: BTreeMap<(String, String), (CurrencyLabel, u64)> = BTreeMap::new();
     for s in series {
-        let amount =
-            amount_minor(s.sample.value).map_err(|reason| AnalysisError::InvalidAmount {
-                role: "revenue".to_owned(),
-                query: query.clone(),
-                series: format_labels(&s.labels),
-                reason,
-            })?;
+        let invalid = |reason: String| AnalysisError::InvalidAmount {
+            role: "revenue".to_owned(),
+            query: query.clone(),
+            series: format_labels(&s.labels),
+            reason,
+        };
+        let amount = whole_count(s.sample.value).map_err(invalid)?;
         let label = |name: &str| s.labels.get(name).cloned().unwrap_or_default();
         let segment = request
             .by
@@ -205,8 +206,19 @@ pub fn build_revenue_report(
         let entry = amounts
             .entry((segment, code))
             .or_insert_with_key(|(_, code)| (CurrencyLabel::parse(code), 0));
-        // `sum by` gives each segment and currency once; adding keeps any repeat.
-        entry.1 = entry.1.saturating_add(amount);
+        // `sum by` gives each segment and currency once; adding keeps any repeat,
+        // within 2^53.
+        entry.1 = entry
+            .1
+            .checked_add(amount)
+            .filter(|total| *total <= MAX_EXACT_MINOR)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "a total above 2^53 ({} + {amount}) with another series of the same \
+                     segment and currency",
+                    entry.1
+                ))
+            })?;
     }
     let rows = amounts
         .into_iter()
@@ -223,33 +235,6 @@ pub fn build_revenue_report(
         by: request.by.clone(),
         rows,
     })
-}
-
-/// `value` rounded to whole minor units, or why it is no amount of money. The reason
-/// never spells NaN: it reads "not a number".
-#[allow(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_precision_loss
-)]
-// Checked first to be finite and within 0..=2^53, where every integer is an exact f64.
-fn amount_minor(value: f64) -> Result<u64, String> {
-    if value.is_nan() {
-        return Err("a value that is not a number".to_owned());
-    }
-    if value.is_infinite() {
-        return Err("an infinite value".to_owned());
-    }
-    if value < 0.0 {
-        return Err(format!("a negative value ({value})"));
-    }
-    let rounded = value.round();
-    if rounded > MAX_EXACT_MINOR as f64 {
-        return Err(format!(
-            "a value above 2^53 ({value:e}), more minor units than a float holds exactly"
-        ));
-    }
-    Ok(rounded as u64)
 }
 
 #[cfg(test)]

@@ -268,13 +268,8 @@ pub fn fisher_confidence_interval_effective(
     })
 }
 
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=u32::MAX
 fn count_of(n: f64) -> usize {
-    if n.is_finite() && n > 0.0 {
-        n.floor().min(f64::from(u32::MAX)) as usize
-    } else {
-        0
-    }
+    crate::reading::clamped_usize(n, u32::MAX)
 }
 
 /// The number of independent pairs `n` autocorrelated pairs are worth when the two

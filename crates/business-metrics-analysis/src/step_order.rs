@@ -7,7 +7,7 @@ use crate::client::{InstantSeries, PrometheusClient};
 use crate::definition::{FunnelName, FunnelSpec, FunnelSteps, StepName};
 use crate::duration::format_promql_duration;
 use crate::error::AnalysisError;
-use crate::funnel::{round_count, FUNNEL_METRIC};
+use crate::funnel::{add_counts, read_count, FUNNEL_METRIC};
 use crate::matcher::{continue_selector, LabelMatcher};
 
 /// The PromQL for every step of the funnel `name`, counted since each series
@@ -48,7 +48,8 @@ pub fn step_order_query_matching(
 ///
 /// [`AnalysisError::FunnelNotFound`] when fewer than two steps have data,
 /// [`AnalysisError::InvalidStepLabel`] when a step's name is not a valid step name,
-/// or Prometheus unreachable or rejecting the query.
+/// [`AnalysisError::InvalidCount`] when a count is NaN, infinite, negative or above
+/// 2^53, or Prometheus unreachable or rejecting the query.
 pub async fn discover_funnel(
     client: &PrometheusClient,
     name: FunnelName,
@@ -77,7 +78,9 @@ fn spec_from_counts(
             reason: e.to_string(),
         })?;
         if !step.is_error() && !step.is_milestone() {
-            *counts.entry(step).or_default() += round_count(s.sample.value);
+            let count = read_count("funnel order", &query, s)?;
+            let total = counts.entry(step).or_default();
+            *total = add_counts(*total, count, "funnel order", &query, s)?;
         }
     }
     let mut ordered: Vec<(StepName, u64)> = counts.into_iter().collect();

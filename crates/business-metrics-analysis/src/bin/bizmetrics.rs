@@ -51,12 +51,21 @@
 //! repeated) restricts every query bizmetrics builds to that service; `correlate`
 //! sends its PromQL as written and refuses them (put the matcher in the PromQL).
 //!
+//! Nothing Prometheus answers is taken on trust: an answer larger than
+//! `--max-response-size` (default 16 MiB) is refused without being read to its end
+//! (exit 4); a count that is NaN, infinite, negative or above 2^53 (the largest
+//! integer a float holds exactly), an amount of money likewise, and an infinite sample
+//! to correlate are data problems (exit 5) naming the query and the series;
+//! `--max-lag` is capped at the largest lag the points allow (the number of points
+//! minus `--min-points`), with a warning saying so.
+//!
 //! Exit codes: 0 success; 2 usage (bad arguments, durations, times, URL, credentials,
-//! headers, CA certificate); 3 Prometheus unreachable (TLS failures included) or too
-//! slow; 4 Prometheus rejected the query or answered something else than its API; 5 a
+//! headers, CA certificate, sizes); 3 Prometheus unreachable (TLS failures included)
+//! or too slow; 4 Prometheus rejected the query, answered something else than its
+//! API, redirected to another host, or answered more than `--max-response-size`; 5 a
 //! data problem (several series where one is needed, no data, too few aligned points,
-//! a constant series, a value that is no amount of money); 6 Prometheus refused the
-//! credentials (HTTP 401 or 403).
+//! a constant series, a value that is no count or amount of money, an infinite
+//! sample); 6 Prometheus refused the credentials (HTTP 401 or 403).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
@@ -98,9 +107,11 @@ const EXIT_AUTH: u8 = 6;
     name = "bizmetrics",
     version,
     about = "Funnel, correlation and revenue analyses of business metrics stored in Prometheus",
-    after_help = "Exit codes: 0 ok, 2 usage, 3 Prometheus unreachable, 4 query error, \
-                  5 data problem (several series, no data, too few points, constant series, \
-                  a value that is no amount of money), 6 credentials refused"
+    after_help = "Exit codes: 0 ok, 2 usage, 3 Prometheus unreachable, 4 query error \
+                  (or an answer that is no Prometheus answer, a redirect to another host, \
+                  an answer above --max-response-size), 5 data problem (several series, \
+                  no data, too few points, constant series, a value that is no count or \
+                  amount of money, an infinite sample), 6 credentials refused"
 )]
 struct Cli {
     /// Base URL of the Prometheus server.
@@ -145,7 +156,8 @@ enum Command {
         /// Resolution, e.g. 5m.
         #[arg(long, value_parser = parse_duration)]
         step: Duration,
-        /// Largest lag to search, the business metric trailing (e.g. 30m); none by default.
+        /// Largest lag to search, the business metric trailing (e.g. 30m); none by
+        /// default. Capped, with a warning, at the largest lag the points allow.
         #[arg(long, value_parser = parse_duration)]
         max_lag: Option<Duration>,
         /// Fewest aligned points to report from (at least 4).

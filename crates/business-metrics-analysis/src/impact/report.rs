@@ -108,22 +108,14 @@ impl ConversionChange {
     }
 }
 
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped first
+/// A figure as a count for the proportion test; figures are checked on reading.
 fn count(value: f64) -> u64 {
-    if value.is_finite() && value > 0.0 {
-        value.round().min(9.0e15) as u64
-    } else {
-        0
-    }
+    crate::reading::clamped_u64(value)
 }
 
-#[allow(clippy::cast_possible_truncation)] // clamped first
+/// A figure as whole units for display; figures are checked on reading.
 fn signed(value: f64) -> i64 {
-    if value.is_finite() {
-        value.round().clamp(-9.0e15, 9.0e15) as i64
-    } else {
-        0
-    }
+    crate::reading::clamped_i64(value)
 }
 
 /// What an incident cost: revenue per currency, completions, entries and the

@@ -6,17 +6,17 @@ const EIGHTHS: [char; 7] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 /// A bar `width` cells long at `max`, proportional below it to the nearest eighth
 /// of a cell; any value above 0 shows at least an eighth. Empty for 0 or `max` 0.
 #[must_use]
-#[allow(
-    clippy::cast_precision_loss,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)] // counts far below 2^52; the eighths are clamped to 0..=8·width
+#[allow(clippy::cast_precision_loss)] // a ratio of counts, shown to an eighth of a cell
 pub fn block_bar(value: u64, max: u64, width: usize) -> String {
     if value == 0 || max == 0 {
         return String::new();
     }
     let cells = 8 * width;
-    let eighths = ((value.min(max) as f64 / max as f64) * cells as f64).round() as usize;
+    let share = value.min(max) as f64 / max as f64;
+    let eighths = crate::reading::clamped_usize(
+        (share * cells as f64).round(),
+        u32::try_from(cells).unwrap_or(u32::MAX),
+    );
     let eighths = eighths.clamp(1, cells);
     let mut bar = "█".repeat(eighths / 8);
     if let Some(&part) = (eighths % 8).checked_sub(1).and_then(|i| EIGHTHS.get(i)) {

@@ -15,6 +15,7 @@
     clippy::suboptimal_flops
 )]
 
+pub mod hostile;
 pub mod money;
 pub mod pki;
 

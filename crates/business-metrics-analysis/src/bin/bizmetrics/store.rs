@@ -67,6 +67,17 @@ pub(crate) struct StoreArgs {
         help_heading = "Store"
     )]
     ca_cert: Option<PathBuf>,
+    /// Largest answer read from the store, e.g. 16MiB, 512KiB or 1000000 (bytes); a
+    /// larger one is refused (exit 4) without being read to its end.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SIZE",
+        default_value = "16MiB",
+        value_parser = parse_size,
+        help_heading = "Store"
+    )]
+    max_response_size: u64,
     /// Read only the series of this job (`job="<JOB>"`, the OpenTelemetry
     /// service.name) in every query bizmetrics builds.
     #[arg(long, global = true, value_name = "JOB", help_heading = "Series")]
@@ -88,6 +99,38 @@ fn secret(text: &str) -> Result<Secret, String> {
     Ok(Secret::new(text))
 }
 
+/// A size in bytes: digits with an optional unit, B, KB, MB, GB (powers of 1000) or
+/// KiB, MiB, GiB (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is no size; give bytes, e.g. 16MiB or 1000000"))?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}`; use B, KB, MB, GB, KiB, MiB or GiB"
+            ))
+        }
+    };
+    match number.checked_mul(scale) {
+        Some(0) => Err("a size of 0 reads nothing; give e.g. 16MiB".to_owned()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("`{text}` is too large")),
+    }
+}
+
 /// A file's text, for a secret: the error names the file, never its content.
 fn read_secret_file(path: &PathBuf) -> Result<String, ClientError> {
     std::fs::read_to_string(path).map_err(|e| ClientError::InvalidCredentials {
@@ -107,7 +150,9 @@ impl StoreArgs {
         url: &str,
         timeout: Duration,
     ) -> Result<PrometheusClient, ClientError> {
-        let mut builder = PrometheusClient::builder(url).with_timeout(timeout);
+        let mut builder = PrometheusClient::builder(url)
+            .with_timeout(timeout)
+            .with_max_response_bytes(self.max_response_size);
         let mut given = Vec::new();
         if let Some(token) = &self.bearer_token {
             given.push(Credentials::parse_bearer(token.expose())?);
@@ -156,5 +201,21 @@ impl StoreArgs {
             builder = builder.with_matcher(matcher.clone());
         }
         builder.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_read_with_decimal_and_binary_units() {
+        assert_eq!(parse_size("16MiB"), Ok(16 * 1024 * 1024));
+        assert_eq!(parse_size("1000000"), Ok(1_000_000));
+        assert_eq!(parse_size("2 KB"), Ok(2_000));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12XB").is_err());
+        assert!(parse_size("MiB").is_err());
+        assert!(parse_size("99999999999GiB").is_err());
     }
 }
