@@ -119,6 +119,9 @@ pub mod names {
     pub const ACTIVE_USERS: &str = "business.active_users";
     /// Events refused by validation (self-metric).
     pub const REJECTED_EVENTS: &str = "business.rejected_events";
+    /// Events recorded with a label value folded into `other` because its
+    /// dimension's budget was used up (self-metric).
+    pub const LABEL_BUDGET_EXHAUSTED: &str = "business.label_budget_exhausted";
 }
 
 /// Attribute keys, as constants.
@@ -155,6 +158,9 @@ pub mod keys {
     pub const WINDOW: &str = "window";
     /// Why an event was rejected.
     pub const REASON: &str = "reason";
+    /// The label dimension whose budget was used up (`source`, `region`, ...,
+    /// `milestone`, or a service instrument's attribute key).
+    pub const DIMENSION: &str = "dimension";
 }
 
 use keys as k;
@@ -323,6 +329,23 @@ pub const REJECTED_EVENTS: MetricDescriptor = MetricDescriptor {
     prometheus_name: "business_rejected_events_total",
 };
 
+/// Events recorded with a label value folded into `other` because its dimension's
+/// budget of distinct values was used up (see
+/// [`Budget`](crate::Budget)): a health signal. Any increase means new values of
+/// that dimension no longer get series of their own.
+pub const LABEL_BUDGET_EXHAUSTED: MetricDescriptor = MetricDescriptor {
+    name: names::LABEL_BUDGET_EXHAUSTED,
+    kind: InstrumentKind::Counter,
+    value_type: ValueType::U64,
+    unit: "{event}",
+    description: "Business events recorded with a label value folded into other because its dimension's budget of distinct values was used up",
+    attributes: &[k::DIMENSION],
+    buckets: &[],
+    owner: "platform",
+    alert_threshold: Some("any increase over 5m"),
+    prometheus_name: "business_label_budget_exhausted_total",
+};
+
 /// Every metric this crate emits, in documentation order.
 pub const CATALOG: &[MetricDescriptor] = &[
     FUNNEL_STEP,
@@ -335,6 +358,7 @@ pub const CATALOG: &[MetricDescriptor] = &[
     SESSION_DURATION,
     ACTIVE_USERS,
     REJECTED_EVENTS,
+    LABEL_BUDGET_EXHAUSTED,
 ];
 
 /// Looks a descriptor up by its OpenTelemetry name.

@@ -1,6 +1,7 @@
 //! Recording on a service's own instruments: [`Instrument`] handles, typed by what
 //! their [`Definition`] records.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use opentelemetry::metrics::{Counter, Gauge, Histogram};
 use opentelemetry::{KeyValue, Value};
 
+use crate::budget::Folded;
 use crate::catalog::keys;
 use crate::currency::Money;
 use crate::define::{kind, Attribute, DefinedKind, Definition, InstrumentDefinition};
@@ -15,7 +17,7 @@ use crate::error::RecordError;
 use crate::input::LabelArg;
 use crate::instruments::Factory;
 use crate::labels::Dimension;
-use crate::metrics::BusinessMetrics;
+use crate::metrics::{string_value, BusinessMetrics};
 use crate::registry::DefinitionError;
 use crate::series::{Binding, CounterSeries, HistogramSeries, SeriesCache};
 use crate::validate::{check_amount, check_level, check_measurement};
@@ -96,6 +98,14 @@ impl CustomInstrument {
 /// The values as text, in order.
 fn texts<'a, V: Into<LabelArg<'a>>, const N: usize>(values: [V; N]) -> [&'a str; N] {
     values.map(|v| v.into().as_str())
+}
+
+/// An attribute value checked, before any budget.
+enum Checked<'v> {
+    /// A closed set's value.
+    Closed(&'static str),
+    /// A free-form value the policy accepted.
+    Free(Dimension, Cow<'v, str>),
 }
 
 #[derive(Clone, Copy)]
@@ -210,7 +220,13 @@ impl<K, const N: usize> Instrument<K, N> {
             inst.write(series, value);
             return Ok(());
         }
-        let attributes = m.rejected(self.attributes(values, currency))?;
+        let (attributes, folded) = m.rejected(self.attributes(values, currency))?;
+        if !folded.is_empty() {
+            // Not cached: the cache keeps its room for the values within budget.
+            inst.write(&inst.make_series(attributes, Binding::Unbound), value);
+            m.count_folded(&folded);
+            return Ok(());
+        }
         match inst
             .series
             .insert_with(key, || inst.make_series(attributes.clone(), Binding::Bound))
@@ -221,36 +237,52 @@ impl<K, const N: usize> Instrument<K, N> {
         Ok(())
     }
 
+    /// The attributes of `values`, every value checked before any free-form one
+    /// goes through its budget, and the dimensions a budget folded.
     fn attributes(
         &self,
         values: &[&str; N],
         currency: Option<&'static str>,
-    ) -> Result<Vec<KeyValue>, RecordError> {
+    ) -> Result<(Vec<KeyValue>, Folded), RecordError> {
         let d = &self.instrument.definition;
+        let checked = d
+            .attributes
+            .iter()
+            .zip(values.iter())
+            .map(|(attribute, raw)| self.check(attribute, raw))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut folded = Folded::default();
         let mut out = Vec::with_capacity(N + 1);
-        for (attribute, raw) in d.attributes.iter().zip(values.iter()) {
-            out.push(self.attribute(attribute, raw)?);
+        for (attribute, value) in d.attributes.iter().zip(checked) {
+            out.push(match value {
+                Checked::Closed(v) => KeyValue::new(attribute.key, v),
+                Checked::Free(dimension, v) => KeyValue::new(
+                    attribute.key,
+                    Value::String(string_value(self.metrics.admit(dimension, v, &mut folded))),
+                ),
+            });
         }
         if let Some(code) = currency {
             out.push(KeyValue::new(keys::CURRENCY, code));
         }
-        Ok(out)
+        Ok((out, folded))
     }
 
-    fn attribute(&self, a: &Attribute, raw: &str) -> Result<KeyValue, RecordError> {
+    fn check<'v>(&self, a: &Attribute, raw: &'v str) -> Result<Checked<'v>, RecordError> {
         match a.values {
             Some(values) => match values.iter().find(|v| **v == raw) {
-                Some(v) => Ok(KeyValue::new(a.key, *v)),
+                Some(v) => Ok(Checked::Closed(v)),
                 None => Err(RecordError::UnknownValue {
                     attribute: a.key,
                     value: raw.chars().take(64).collect(),
                     expected: values,
                 }),
             },
-            None => Ok(KeyValue::new(
-                a.key,
-                Value::String(self.metrics.label(Dimension::for_key(a.key), raw)?),
-            )),
+            None => {
+                let dimension = Dimension::for_key(a.key);
+                let value = self.metrics.label_policy().apply(dimension, raw)?;
+                Ok(Checked::Free(dimension, value))
+            }
         }
     }
 }

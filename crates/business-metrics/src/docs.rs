@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use crate::catalog::names;
 use crate::define::{Buckets, MILESTONE_PREFIX};
 use crate::error::REJECT_REASONS;
+use crate::labels::Dimension;
 use crate::registry::{Catalog, CatalogEntry, ENGAGEMENT_FUNNEL};
 
 fn quoted(vals: &[&str]) -> Vec<String> {
@@ -42,6 +43,18 @@ fn values_note(catalog: &Catalog, e: &CatalogEntry) -> String {
     }
     if e.name == names::REJECTED_EVENTS {
         let _ = writeln!(out, "- Reasons: {}", quoted(REJECT_REASONS).join(", "));
+    }
+    if e.name == names::LABEL_BUDGET_EXHAUSTED {
+        let mut dimensions: Vec<&str> = Dimension::ALL.iter().map(|d| d.as_str()).collect();
+        for d in catalog.definitions() {
+            for a in d.attributes.iter().filter(|a| a.values.is_none()) {
+                let key = Dimension::for_key(a.key).as_str();
+                if !dimensions.contains(&key) {
+                    dimensions.push(key);
+                }
+            }
+        }
+        let _ = writeln!(out, "- Dimensions: {}", quoted(&dimensions).join(", "));
     }
     for (key, values) in &e.closed_values {
         let _ = writeln!(out, "- `{key}`: {}", quoted(values).join(", "));

@@ -5,12 +5,13 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::StringValue;
 
+use crate::budget::Folded;
 use crate::define::ClosedSet;
 use crate::error::RecordError;
 use crate::funnel_series::FunnelLabels;
 use crate::input::{ClosedValue, FunnelContext};
 use crate::labels::Dimension;
-use crate::metrics::BusinessMetrics;
+use crate::metrics::{string_value, BusinessMetrics};
 use crate::registry::ENGAGEMENT_FUNNEL;
 use crate::types::UserTier;
 
@@ -38,6 +39,8 @@ pub struct EngagementSession {
     user_tier: ClosedValue,
     is_new_user: bool,
     entry_page: StringValue,
+    /// The entry page, if a budget folded it: counted when the duration is recorded.
+    entry_page_folded: Folded,
     started: Instant,
     ended: AtomicBool,
 }
@@ -54,17 +57,21 @@ impl BusinessMetrics {
         funnel: &FunnelContext<'_>,
     ) -> Result<EngagementSession, RecordError> {
         let (entry_page, funnel) = self.rejected((|| {
-            Ok((
-                self.label(Dimension::EntryPage, ctx.entry_page)?,
-                self.funnel_labels(ENGAGEMENT_FUNNEL, funnel)?,
-            ))
+            let entry_page = self
+                .label_policy()
+                .apply(Dimension::EntryPage, ctx.entry_page)?;
+            Ok((entry_page, self.funnel_labels(ENGAGEMENT_FUNNEL, funnel)?))
         })())?;
+        let mut entry_page_folded = Folded::default();
+        let entry_page =
+            string_value(self.admit(Dimension::EntryPage, entry_page, &mut entry_page_folded));
         Ok(EngagementSession {
             metrics: self.clone(),
             funnel,
             user_tier: ctx.user_tier.into(),
             is_new_user: ctx.is_new_user,
             entry_page,
+            entry_page_folded,
             started: self.now(),
             ended: AtomicBool::new(false),
         })
@@ -90,8 +97,10 @@ impl EngagementSession {
     /// An empty or overlong feature name.
     pub fn feature_used(&self, feature_name: &str) -> Result<(), RecordError> {
         let m = &self.metrics;
-        let feature = m.rejected(m.label(Dimension::FeatureName, feature_name))?;
+        let mut folded = Folded::default();
+        let feature = m.rejected(m.label(Dimension::FeatureName, feature_name, &mut folded))?;
         m.add_feature_usage(feature, self.user_tier, self.is_new_user);
+        m.count_folded(&folded);
         Ok(())
     }
 
@@ -101,8 +110,10 @@ impl EngagementSession {
     /// An empty or overlong milestone name.
     pub fn milestone(&self, name: &str) -> Result<(), RecordError> {
         let m = &self.metrics;
-        let step = m.rejected(m.milestone_step(name))?;
-        m.add_plain_step(&self.funnel, step);
+        let name = m.rejected(m.check_milestone(name))?;
+        let mut folded = Folded::default();
+        let step = m.admit_milestone(name, &mut folded);
+        m.add_plain_step(&self.funnel, step, &folded);
         Ok(())
     }
 
@@ -124,6 +135,7 @@ impl EngagementSession {
             self.user_tier,
             self.entry_page.clone(),
         );
+        self.metrics.count_folded(&self.entry_page_folded);
         elapsed
     }
 }

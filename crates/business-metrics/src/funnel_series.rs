@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock, PoisonError};
 
 use opentelemetry::{KeyValue, StringValue, Value};
 
+use crate::budget::Folded;
 use crate::catalog::keys;
 use crate::define::FunnelDefinition;
 use crate::instruments::Instruments;
@@ -19,6 +20,9 @@ pub(crate) struct FunnelLabels {
     pub(crate) source: StringValue,
     pub(crate) device_type: &'static str,
     pub(crate) variant: StringValue,
+    /// The dimensions a budget folded into `other`: each event recorded with these
+    /// labels is counted on `business.label_budget_exhausted`.
+    pub(crate) folded: Folded,
 }
 
 impl FunnelLabels {
@@ -111,6 +115,7 @@ impl FunnelSeries {
         if let Some(series) = self.step(i, position) {
             series.add(&i.funnel_step, 1);
         }
+        self.labels.folded.count(&i.label_budget_exhausted);
     }
 
     /// Creates the series of every step and of the conversion at 0, once, so rates
@@ -128,16 +133,25 @@ impl FunnelSeries {
         self.conversions(inner).add(&i.conversions, 0);
     }
 
-    /// Records a completed run: the final step and the conversion taking `secs`.
+    /// Records a completed run: the final step and the conversion taking `secs`
+    /// (one event).
     #[inline]
     pub(crate) fn complete(&self, inner: &Inner, secs: f64) {
         self.add_step(&inner.instruments, self.final_position());
-        self.add_conversion(inner, secs);
+        self.conversion(inner, secs);
     }
 
     /// Records the funnel's conversion, taking `secs`.
     #[inline]
     pub(crate) fn add_conversion(&self, inner: &Inner, secs: f64) {
+        self.conversion(inner, secs);
+        self.labels
+            .folded
+            .count(&inner.instruments.label_budget_exhausted);
+    }
+
+    #[inline]
+    fn conversion(&self, inner: &Inner, secs: f64) {
         let i = &inner.instruments;
         self.conversion_time
             .get_or_init(|| inner.conversion_time(self.conversion_type))

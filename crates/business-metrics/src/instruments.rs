@@ -27,6 +27,7 @@ pub(crate) struct Instruments {
     pub(crate) session_duration: Histogram<f64>,
     pub(crate) active_users: Gauge<u64>,
     pub(crate) rejected: Counter<u64>,
+    pub(crate) label_budget_exhausted: Counter<u64>,
     /// The service's own instruments, by name.
     pub(crate) custom: HashMap<&'static str, Arc<CustomInstrument>>,
     // Held so the callbacks' registrations live as long as the instance.
@@ -124,6 +125,7 @@ impl Instruments {
             session_duration: f.f64_histogram(names::SESSION_DURATION),
             active_users: f.gauge(names::ACTIVE_USERS),
             rejected: f.counter(names::REJECTED_EVENTS),
+            label_budget_exhausted: f.counter(names::LABEL_BUDGET_EXHAUSTED),
             custom: f
                 .catalog
                 .definitions()

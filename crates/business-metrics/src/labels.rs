@@ -4,13 +4,16 @@
 //! callers' strings (traffic source, region, feature name, ...) pass through a
 //! [`LabelPolicy`]: white space is trimmed, empty and overlong values are refused,
 //! characters outside a safe set become `_`, and, where an allowlist is configured for
-//! the dimension, anything outside it becomes [`LabelPolicy::OTHER`].
+//! the dimension, anything outside it becomes [`LabelPolicy::OTHER`]. Where no
+//! allowlist is, the dimension's [`Budget`] keeps the first distinct values and
+//! records later new ones as `other` too (see [`Budget`] for the defaults).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
+use crate::budget::Budget;
 use crate::catalog::keys;
 use crate::error::{PolicyError, RecordError};
 
@@ -106,12 +109,21 @@ impl fmt::Display for Dimension {
 
 /// The rules free-form label values pass through. Cheap to clone.
 ///
-/// The default policy has no allowlists and a maximum length of
-/// [`LabelPolicy::DEFAULT_MAX_LEN`] bytes.
+/// The default policy has no allowlists, a maximum length of
+/// [`LabelPolicy::DEFAULT_MAX_LEN`] bytes and the built-in budgets
+/// ([`Budget::default_for`]).
+///
+/// [`apply`](Self::apply) is stateless: it trims, checks, sanitizes and applies the
+/// allowlists. Budgets are applied by the [`BusinessMetrics`](crate::BusinessMetrics)
+/// instance the policy is given to, when it records: each instance keeps the first
+/// values of each budgeted dimension it records (per process, as one instance is
+/// built per process), and records later new ones as [`OTHER`](Self::OTHER),
+/// counting each such event on `business.label_budget_exhausted{dimension}`.
 #[derive(Clone, Debug)]
 pub struct LabelPolicy {
     max_len: usize,
     allowlists: Arc<HashMap<Dimension, HashSet<String>>>,
+    budgets: Arc<HashMap<Dimension, Budget>>,
 }
 
 impl Default for LabelPolicy {
@@ -119,6 +131,7 @@ impl Default for LabelPolicy {
         Self {
             max_len: Self::DEFAULT_MAX_LEN,
             allowlists: Arc::new(HashMap::new()),
+            budgets: Arc::new(HashMap::new()),
         }
     }
 }
@@ -153,7 +166,25 @@ impl LabelPolicy {
         self.allowlists.get(&dimension.normalized())
     }
 
-    /// Applies the policy to one raw value.
+    /// The budget of a dimension: [`Budget::Unlimited`] where an allowlist bounds
+    /// it, the one set with [`LabelPolicyBuilder::with_budget`], or
+    /// [`Budget::default_for`] it.
+    #[must_use]
+    pub fn budget(&self, dimension: Dimension) -> Budget {
+        let dimension = dimension.normalized();
+        if self.allowlists.contains_key(&dimension) {
+            return Budget::Unlimited;
+        }
+        self.budgets
+            .get(&dimension)
+            .copied()
+            .unwrap_or(Budget::default_for(dimension))
+    }
+
+    /// Applies the policy's stateless rules to one raw value: trimming, the length
+    /// cap, sanitizing and the allowlist. Budgets are applied when an instance
+    /// records (see the type's documentation), so checking a value here takes no
+    /// room in a budget.
     ///
     /// # Errors
     /// [`RecordError::EmptyValue`] when nothing but white space is left, and
@@ -220,6 +251,7 @@ fn check_and_sanitize(
 pub struct LabelPolicyBuilder {
     max_len: Option<usize>,
     allowlists: Vec<(Dimension, Vec<String>)>,
+    budgets: Vec<(Dimension, Budget)>,
 }
 
 impl LabelPolicyBuilder {
@@ -246,11 +278,24 @@ impl LabelPolicyBuilder {
         self
     }
 
+    /// Sets how many distinct values of a dimension keep their own series: a number
+    /// (`with_budget(Dimension::Source, 50)`, 1 to [`Budget::MAX`]) or
+    /// [`Budget::Unlimited`]. Later new values are recorded as `other`. A
+    /// [`Dimension::Custom`] budget applies to that attribute key of every service
+    /// instrument. A dimension with an allowlist has no budget: its list bounds it.
+    /// Calling it twice for one dimension keeps the last.
+    #[must_use]
+    pub fn with_budget(mut self, dimension: Dimension, budget: impl Into<Budget>) -> Self {
+        self.budgets.push((dimension, budget.into()));
+        self
+    }
+
     /// Builds the policy.
     ///
     /// # Errors
     /// [`PolicyError::InvalidConfig`] when the maximum length is 0 or above
-    /// [`LabelPolicy::MAX_MAX_LEN`], or an allowlist entry is empty or too long.
+    /// [`LabelPolicy::MAX_MAX_LEN`], an allowlist entry is empty or too long, or a
+    /// budget is 0 or above [`Budget::MAX`].
     pub fn build(self) -> Result<LabelPolicy, PolicyError> {
         let max_len = self.max_len.unwrap_or(LabelPolicy::DEFAULT_MAX_LEN);
         if max_len == 0 || max_len > LabelPolicy::MAX_MAX_LEN {
@@ -276,9 +321,26 @@ impl LabelPolicyBuilder {
             }
             lists.entry(dimension.normalized()).or_default().extend(set);
         }
+        let mut budgets = HashMap::new();
+        for (dimension, budget) in self.budgets {
+            if let Budget::Values(n) = budget {
+                if n == 0 || n > Budget::MAX {
+                    return Err(PolicyError::InvalidConfig {
+                        name: format!("budget.{dimension}"),
+                        reason: format!(
+                            "{n} is out of range; choose 1 to {}, Budget::Unlimited, or an \
+                             allowlist (an empty one records every value as other)",
+                            Budget::MAX
+                        ),
+                    });
+                }
+            }
+            budgets.insert(dimension.normalized(), budget);
+        }
         Ok(LabelPolicy {
             max_len,
             allowlists: Arc::new(lists),
+            budgets: Arc::new(budgets),
         })
     }
 }
@@ -397,5 +459,37 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("allowlist.region"), "{err}");
+        for n in [0, Budget::MAX + 1] {
+            let err = LabelPolicy::builder()
+                .with_budget(Dimension::Custom("plan_family"), n)
+                .build()
+                .unwrap_err();
+            assert!(err.to_string().contains("budget.plan_family"), "{err}");
+            assert!(err.to_string().contains("choose 1 to 65536"), "{err}");
+        }
+    }
+
+    #[test]
+    fn budgets_are_the_defaults_unless_set_and_none_where_an_allowlist_is() {
+        let p = LabelPolicy::builder()
+            .with_budget(Dimension::Source, 50)
+            .with_budget(Dimension::Custom("region"), Budget::Unlimited)
+            .with_budget(Dimension::Custom("plan_family"), 2)
+            .with_budget(Dimension::Custom("plan_family"), 3)
+            .with_allowlist(Dimension::PaymentMethod, ["card"])
+            .build()
+            .unwrap();
+        assert_eq!(p.budget(Dimension::Source), Budget::Values(50));
+        assert_eq!(p.budget(Dimension::Region), Budget::Unlimited);
+        assert_eq!(
+            p.budget(Dimension::Custom("plan_family")),
+            Budget::Values(3)
+        );
+        assert_eq!(p.budget(Dimension::PaymentMethod), Budget::Unlimited);
+        assert_eq!(p.budget(Dimension::EntryPage), Budget::Values(500));
+        assert_eq!(
+            LabelPolicy::default().budget(Dimension::Custom("plan")),
+            Budget::Values(crate::budget::DEFAULT_CUSTOM_BUDGET)
+        );
     }
 }

@@ -122,6 +122,7 @@
 //! | [`BusinessMetrics::record_session_end`], [`EngagementSession::end`] or drop | `business.session_duration` |
 //! | [`BusinessMetrics::set_active_users`] | `business.active_users` |
 //! | any refusal | `business.rejected_events{reason}` |
+//! | any event with a value its dimension's budget folded into `other` | `business.label_budget_exhausted{dimension}` |
 //!
 //! # Label discipline
 //!
@@ -130,8 +131,15 @@
 //! [`CheckoutStep`], [`UserTier`], [`ActiveWindow`], or the service's own from
 //! [`closed_set!`]); free-form values pass a [`LabelPolicy`] that trims,
 //! refuses empty and overlong values, replaces unsafe characters with `_`, and maps
-//! values outside an optional per-[`Dimension`] allowlist to `other`. The exporter
-//! crate adds a per-instrument cardinality limit.
+//! values outside an optional per-[`Dimension`] allowlist to `other`. Where no
+//! allowlist is, a per-dimension [`Budget`] keeps the first distinct values an
+//! instance records (10 sources, 8 regions, 500 entry pages, ... by default) and
+//! records later new ones as `other`, counting each such event on
+//! `business.label_budget_exhausted{dimension}`: a flood of sources, regions or
+//! pages folds into `other` while `funnel`, `step` and the known values keep their
+//! series and exact counts. The defaults keep every built-in instrument below the
+//! exporter's per-instrument cardinality limit (the arithmetic is in
+//! [`Budget`]), whose overflow series would merge every label.
 //!
 //! # Bad input
 //!
@@ -218,6 +226,7 @@
 )]
 
 mod bound;
+mod budget;
 pub mod catalog;
 mod clock;
 mod currency;
@@ -243,6 +252,7 @@ mod types;
 mod validate;
 
 pub use bound::{BoundFunnel, BoundSale};
+pub use budget::{Budget, DEFAULT_CUSTOM_BUDGET};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use currency::{Currency, Money};
 pub use custom::Instrument;

@@ -9,6 +9,7 @@ use std::time::Instant;
 use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::{global, InstrumentationScope, KeyValue, StringValue, Value};
 
+use crate::budget::{Folded, LabelBudgets};
 use crate::catalog::keys;
 use crate::clock::{Clock, SystemClock};
 use crate::currency::{Currency, Money};
@@ -71,6 +72,8 @@ pub(crate) struct Inner {
     pub(crate) instruments: Instruments,
     pub(crate) catalog: Catalog,
     pub(crate) policy: LabelPolicy,
+    /// The values each budgeted dimension has kept.
+    budgets: LabelBudgets,
     clock: Arc<dyn Clock>,
     pub(crate) window: Arc<RevenueWindow>,
     /// One cache per catalog funnel, in catalog order.
@@ -230,6 +233,7 @@ impl BusinessMetricsBuilder {
             self.max_regions,
         ));
         let cache_capacity = self.cache_capacity;
+        let budgets = LabelBudgets::new(&self.policy, self.catalog.definitions());
         let factory = Factory {
             meter: &self.meter,
             catalog: &self.catalog,
@@ -238,6 +242,7 @@ impl BusinessMetricsBuilder {
             instruments: Instruments::new(&factory, &window, weak.clone(), cache_capacity),
             catalog: self.catalog.clone(),
             policy: self.policy,
+            budgets,
             clock: self.clock,
             window,
             funnels: self
@@ -352,23 +357,42 @@ impl BusinessMetrics {
             .add(1, &[KeyValue::new(keys::REASON, e.reason())]);
     }
 
+    /// A value the policy accepted, through its dimension's budget: the value, or
+    /// `other` (noted in `folded`) once the budget is used up. Call it only for an
+    /// event whose every value the policy accepted, so that a refused event takes
+    /// no room in a budget.
+    #[inline]
+    pub(crate) fn admit<'a>(
+        &self,
+        dimension: Dimension,
+        value: Cow<'a, str>,
+        folded: &mut Folded,
+    ) -> Cow<'a, str> {
+        self.inner.budgets.admit(dimension, value, folded)
+    }
+
+    /// A single free-form value through the policy and its budget.
     pub(crate) fn label(
         &self,
         dimension: Dimension,
         raw: &str,
+        folded: &mut Folded,
     ) -> Result<StringValue, RecordError> {
-        self.inner.policy.apply(dimension, raw).map(string_value)
+        let value = self.inner.policy.apply(dimension, raw)?;
+        Ok(string_value(self.admit(dimension, value, folded)))
+    }
+
+    /// Counts an event recorded with the values in `folded` on
+    /// `business.label_budget_exhausted`.
+    #[inline]
+    pub(crate) fn count_folded(&self, folded: &Folded) {
+        folded.count(&self.inner.instruments.label_budget_exhausted);
     }
 
     /// A label value of a funnel context or a sale: one copy per value, shared by
     /// every series that carries it.
-    pub(crate) fn shared_label(
-        &self,
-        dimension: Dimension,
-        raw: &str,
-    ) -> Result<StringValue, RecordError> {
-        let value = self.inner.policy.apply(dimension, raw)?;
-        Ok(StringValue::from(self.inner.values.get(value)))
+    fn shared(&self, value: Cow<'_, str>) -> StringValue {
+        StringValue::from(self.inner.values.get(value))
     }
 
     pub(crate) fn funnel_labels(
@@ -376,21 +400,34 @@ impl BusinessMetrics {
         funnel: &'static str,
         ctx: &FunnelContext<'_>,
     ) -> Result<FunnelLabels, RecordError> {
+        let policy = &self.inner.policy;
+        let source = policy.apply(Dimension::Source, ctx.source)?;
+        let variant = policy.apply(
+            Dimension::ExperimentVariant,
+            ctx.experiment_variant.unwrap_or(DEFAULT_EXPERIMENT_VARIANT),
+        )?;
+        let mut folded = Folded::default();
+        let source = self.admit(Dimension::Source, source, &mut folded);
+        let variant = self.admit(Dimension::ExperimentVariant, variant, &mut folded);
         Ok(FunnelLabels {
             funnel,
-            source: self.shared_label(Dimension::Source, ctx.source)?,
+            source: self.shared(source),
             device_type: ctx.device_type.as_str(),
-            variant: self.shared_label(
-                Dimension::ExperimentVariant,
-                ctx.experiment_variant.unwrap_or(DEFAULT_EXPERIMENT_VARIANT),
-            )?,
+            variant: self.shared(variant),
+            folded,
         })
     }
 
-    /// The `step` value of a milestone: `milestone_<name>`, the name through the policy.
-    pub(crate) fn milestone_step(&self, name: &str) -> Result<StringValue, RecordError> {
-        let name = self.inner.policy.apply(Dimension::Milestone, name)?;
-        Ok(StringValue::from(format!("{MILESTONE_PREFIX}{name}")))
+    /// The `step` value of a milestone: `milestone_<name>`, the name through the
+    /// policy (checked only; see [`Self::admit_milestone`]).
+    pub(crate) fn check_milestone<'a>(&self, name: &'a str) -> Result<Cow<'a, str>, RecordError> {
+        self.inner.policy.apply(Dimension::Milestone, name)
+    }
+
+    /// The `step` value of a checked milestone name, through its budget.
+    pub(crate) fn admit_milestone(&self, name: Cow<'_, str>, folded: &mut Folded) -> StringValue {
+        let name = self.admit(Dimension::Milestone, name, folded);
+        StringValue::from(format!("{MILESTONE_PREFIX}{name}"))
     }
 
     /// The cache of the funnel named `name`.
@@ -453,6 +490,14 @@ impl BusinessMetrics {
     ) -> Result<Resolved<'c, FunnelSeries>, RecordError> {
         let definition = &cache.definition;
         let labels = self.funnel_labels(definition.name, ctx)?;
+        if !labels.folded.is_empty() {
+            // Not cached: the cache keeps its room for the values within budget.
+            return Ok(Resolved::Owned(Arc::new(FunnelSeries::new(
+                definition,
+                labels,
+                Binding::Unbound,
+            ))));
+        }
         Ok(
             match cache.series.insert_with(key, || {
                 FunnelSeries::new(definition, labels.clone(), Binding::Bound)
@@ -513,23 +558,26 @@ impl BusinessMetrics {
             FunnelStep::Checkout(s) => self.record_step(s, ctx),
             FunnelStep::CheckoutError => self.record_funnel_error::<CheckoutStep>(ctx),
             FunnelStep::Milestone(name) => {
-                let (step, labels) = self.rejected((|| {
-                    Ok((
-                        self.milestone_step(name)?,
-                        self.funnel_labels(ENGAGEMENT_FUNNEL, ctx)?,
-                    ))
+                let (name, labels) = self.rejected((|| {
+                    let name = self.check_milestone(name)?;
+                    Ok((name, self.funnel_labels(ENGAGEMENT_FUNNEL, ctx)?))
                 })())?;
-                self.add_plain_step(&labels, step);
+                let mut folded = Folded::default();
+                let step = self.admit_milestone(name, &mut folded);
+                self.add_plain_step(&labels, step, &folded);
                 Ok(())
             }
         }
     }
 
-    pub(crate) fn add_plain_step(&self, labels: &FunnelLabels, step: StringValue) {
+    /// Records a milestone step; `folded` notes a milestone name a budget folded.
+    pub(crate) fn add_plain_step(&self, labels: &FunnelLabels, step: StringValue, folded: &Folded) {
         self.inner
             .instruments
             .funnel_step
             .add(1, &labels.attributes(step));
+        self.count_folded(&labels.folded);
+        self.count_folded(folded);
     }
 
     /// Records a conversion (`business.conversions`) and the time it took
@@ -571,8 +619,21 @@ impl BusinessMetrics {
             self.inner
                 .policy
                 .apply(Dimension::ExperimentVariant, variant)?;
-            self.label(Dimension::Source, ctx.source)
+            self.inner.policy.apply(Dimension::Source, ctx.source)
         })())?;
+        let mut folded = Folded::default();
+        // A conversion type the catalog names takes no room in the budget.
+        let conversion_type = if self
+            .inner
+            .catalog
+            .conversion_types()
+            .any(|c| bytes_eq(c.as_bytes(), conversion_type.as_bytes()))
+        {
+            conversion_type
+        } else {
+            self.admit(Dimension::ConversionType, conversion_type, &mut folded)
+        };
+        let source = string_value(self.admit(Dimension::Source, source, &mut folded));
         let conversion_type = string_value(conversion_type);
         let i = &self.inner.instruments;
         i.time_to_conversion.record(
@@ -590,6 +651,7 @@ impl BusinessMetrics {
                 KeyValue::new(keys::DEVICE_TYPE, ctx.device_type.as_str()),
             ],
         );
+        self.count_folded(&folded);
         Ok(())
     }
 
@@ -634,13 +696,30 @@ impl BusinessMetrics {
         if let Some(series) = sales.get(&key) {
             return Ok(Resolved::Cached(series));
         }
+        let policy = &self.inner.policy;
+        let currency = sale.currency.currency()?;
+        let category = policy.apply(Dimension::ProductCategory, sale.product_category)?;
+        let payment = policy.apply(Dimension::PaymentMethod, sale.payment_method)?;
+        let region = policy.apply(Dimension::Region, sale.region)?;
+        let mut folded = Folded::default();
+        let category = self.admit(Dimension::ProductCategory, category, &mut folded);
+        let payment = self.admit(Dimension::PaymentMethod, payment, &mut folded);
+        let region = self.admit(Dimension::Region, region, &mut folded);
         let labels = SaleLabels {
-            currency: sale.currency.currency()?,
-            product_category: self
-                .shared_label(Dimension::ProductCategory, sale.product_category)?,
-            payment_method: self.shared_label(Dimension::PaymentMethod, sale.payment_method)?,
-            region: self.shared_label(Dimension::Region, sale.region)?,
+            currency,
+            product_category: self.shared(category),
+            payment_method: self.shared(payment),
+            region: self.shared(region),
+            folded,
         };
+        if !labels.folded.is_empty() {
+            // Not cached: the cache keeps its room for the values within budget.
+            return Ok(Resolved::Owned(Arc::new(SaleSeries::new(
+                &self.inner,
+                &labels,
+                Binding::Unbound,
+            ))));
+        }
         Ok(
             match sales.insert_with(&key, || {
                 SaleSeries::new(&self.inner, &labels, Binding::Bound)
@@ -678,8 +757,11 @@ impl BusinessMetrics {
         user_tier: impl Into<ClosedValue>,
         is_new_user: bool,
     ) -> Result<(), RecordError> {
-        let feature = self.rejected(self.label(Dimension::FeatureName, feature_name))?;
+        let mut folded = Folded::default();
+        let feature =
+            self.rejected(self.label(Dimension::FeatureName, feature_name, &mut folded))?;
         self.add_feature_usage(feature, user_tier.into(), is_new_user);
+        self.count_folded(&folded);
         Ok(())
     }
 
@@ -713,13 +795,15 @@ impl BusinessMetrics {
         user_tier: impl Into<ClosedValue>,
         entry_page: &str,
     ) -> Result<(), RecordError> {
+        let mut folded = Folded::default();
         let (secs, page) = self.rejected((|| {
             Ok((
                 check_duration("session_duration", duration_secs)?,
-                self.label(Dimension::EntryPage, entry_page)?,
+                self.label(Dimension::EntryPage, entry_page, &mut folded)?,
             ))
         })())?;
         self.add_session_duration(secs, user_tier.into(), page);
+        self.count_folded(&folded);
         Ok(())
     }
 

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use opentelemetry::{KeyValue, StringValue, Value};
 
+use crate::budget::Folded;
 use crate::catalog::keys;
 use crate::currency::Currency;
 use crate::metrics::Inner;
@@ -17,6 +18,8 @@ pub(crate) struct SaleLabels {
     pub(crate) product_category: StringValue,
     pub(crate) payment_method: StringValue,
     pub(crate) region: StringValue,
+    /// The dimensions a budget folded into `other`.
+    pub(crate) folded: Folded,
 }
 
 /// The series of one sale combination (currency, category, payment method, region).
@@ -24,6 +27,8 @@ pub(crate) struct SaleSeries {
     revenue: CounterSeries,
     order_value: Arc<HistogramSeries<u64>>,
     region: Arc<RegionSums>,
+    /// Counted once per sale on `business.label_budget_exhausted`.
+    folded: Folded,
 }
 
 impl SaleSeries {
@@ -68,6 +73,7 @@ impl SaleSeries {
             ),
             order_value,
             region: inner.window.region(labels.region.as_str(), labels.currency),
+            folded: labels.folded.clone(),
         }
     }
 
@@ -77,6 +83,7 @@ impl SaleSeries {
         self.order_value.record(amount);
         inner.window.add_at(&self.region, at, amount);
         self.revenue.add(&inner.instruments.revenue, amount);
+        self.folded.count(&inner.instruments.label_budget_exhausted);
     }
 
     pub(crate) fn flush(&self) {

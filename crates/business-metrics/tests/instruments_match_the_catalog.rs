@@ -10,12 +10,20 @@
 mod support;
 
 use business_metrics::catalog::{InstrumentKind, CATALOG};
-use business_metrics::{ActiveWindow, DeviceType, FunnelContext, Revenue, UserTier};
+use business_metrics::{
+    ActiveWindow, DeviceType, Dimension, FunnelContext, LabelPolicy, Revenue, UserTier,
+};
 use support::Point;
 
 #[test]
 fn every_catalog_entry_is_exported_as_declared() {
-    let h = support::Harness::new();
+    // One entry page kept: a second one is folded into `other` and counted.
+    let h = support::Harness::with_policy(
+        LabelPolicy::builder()
+            .with_budget(Dimension::EntryPage, 1)
+            .build()
+            .unwrap(),
+    );
     let m = &h.metrics;
     let checkout = m
         .checkout(&FunnelContext::new("direct", DeviceType::Mobile), m.now())
@@ -27,6 +35,8 @@ fn every_catalog_entry_is_exported_as_declared() {
     m.record_feature_usage("search", UserTier::Pro, true)
         .unwrap();
     m.record_session_end(3.0, UserTier::Pro, "/").unwrap();
+    m.record_session_end(4.0, UserTier::Pro, "/pricing")
+        .unwrap();
     m.set_active_users(ActiveWindow::Monthly, UserTier::Pro, 10);
     let _ = m.record_session_end(-3.0, UserTier::Pro, "/");
 

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use business_metrics::catalog::{InstrumentKind, CATALOG};
 use business_metrics::{
-    ActiveWindow, BusinessMetrics, DeviceType, EngagementContext, FunnelContext, ManualClock,
-    Revenue, UserTier,
+    ActiveWindow, BusinessMetrics, DeviceType, Dimension, EngagementContext, FunnelContext,
+    LabelPolicy, ManualClock, Revenue, UserTier,
 };
 use opentelemetry::metrics::MeterProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
@@ -36,8 +36,14 @@ fn render() -> String {
         .build();
     let clock = ManualClock::new();
     let meter = provider.meter_with_scope(business_metrics::instrumentation_scope());
+    // One feature name kept: a second one is folded into `other` and counted.
+    let policy = LabelPolicy::builder()
+        .with_budget(Dimension::FeatureName, 1)
+        .build()
+        .unwrap();
     let metrics = BusinessMetrics::builder(&meter)
         .with_clock(clock.clone())
+        .with_label_policy(policy)
         .build();
 
     let ctx =
@@ -58,6 +64,7 @@ fn render() -> String {
     checkout.payment_info();
     checkout.order_review();
     session.feature_used("dashboard_export").unwrap();
+    session.feature_used("bulk_edit").unwrap();
     session.milestone("first_chart_created").unwrap();
     clock.advance(Duration::from_secs(95));
     checkout
@@ -117,6 +124,7 @@ fn every_catalog_entry_renders_under_its_contract_name() {
         "business_session_duration_seconds_bucket{entry_page=\"/dashboard\",user_tier=\"pro\",",
         "business_active_users{user_tier=\"pro\",window=\"daily\",",
         "business_rejected_events_total{reason=\"invalid_amount\",",
+        "business_label_budget_exhausted_total{dimension=\"feature_name\",",
     ] {
         assert!(text.contains(line), "{line}\n{text}");
     }

@@ -59,6 +59,13 @@ impl<V> SeriesCache<V> {
         self.len.load(Ordering::Relaxed)
     }
 
+    /// Whether the cache holds as many entries as it may (an insert would be
+    /// refused), read without taking the insert lock.
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        self.len() >= self.capacity
+    }
+
     fn hash(&self, key: &[&str]) -> u64 {
         let mut h = self.seed;
         for part in key {

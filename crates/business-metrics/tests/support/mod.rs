@@ -11,7 +11,7 @@ use business_metrics::{
     ManualClock, Revenue,
 };
 use opentelemetry::Value;
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::{
     InMemoryMetricExporter, Instrument, PeriodicReader, SdkMeterProvider, Stream,
 };
@@ -194,32 +194,34 @@ impl Harness {
         self.exporter.reset();
         self.provider.force_flush().expect("flush");
         let batches = self.exporter.get_finished_metrics().expect("metrics");
-        let mut out = BTreeMap::new();
         // The SDK exports nothing at all while no instrument has a data point.
-        let Some(last) = batches.last() else {
-            return out;
-        };
-        for scope in last.scope_metrics() {
-            assert_eq!(scope.scope().name(), business_metrics::SCOPE_NAME);
-            for m in scope.metrics() {
-                let (shape, points) = match m.data() {
-                    AggregatedMetrics::U64(d) => convert(d, Point::U64, |v| v as f64),
-                    AggregatedMetrics::F64(d) => convert(d, Point::F64, |v| v),
-                    AggregatedMetrics::I64(_) => panic!("no i64 instruments expected"),
-                };
-                out.insert(
-                    m.name().to_owned(),
-                    Exported {
-                        unit: m.unit().to_owned(),
-                        description: m.description().to_owned(),
-                        shape,
-                        points,
-                    },
-                );
-            }
-        }
-        out
+        batches.last().map(exported).unwrap_or_default()
     }
+}
+
+/// Every metric of one collection, by name.
+pub fn exported(rm: &ResourceMetrics) -> BTreeMap<String, Exported> {
+    let mut out = BTreeMap::new();
+    for scope in rm.scope_metrics() {
+        assert_eq!(scope.scope().name(), business_metrics::SCOPE_NAME);
+        for m in scope.metrics() {
+            let (shape, points) = match m.data() {
+                AggregatedMetrics::U64(d) => convert(d, Point::U64, |v| v as f64),
+                AggregatedMetrics::F64(d) => convert(d, Point::F64, |v| v),
+                AggregatedMetrics::I64(_) => panic!("no i64 instruments expected"),
+            };
+            out.insert(
+                m.name().to_owned(),
+                Exported {
+                    unit: m.unit().to_owned(),
+                    description: m.description().to_owned(),
+                    shape,
+                    points,
+                },
+            );
+        }
+    }
+    out
 }
 
 /// Builds an attribute list from pairs, for comparisons.
