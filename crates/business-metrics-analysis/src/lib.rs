@@ -12,7 +12,7 @@
 //!
 //! The same analyses are available from the command line as `bizmetrics`
 //! (`bizmetrics correlate --help`, `bizmetrics funnel --help`,
-//! `bizmetrics revenue --help`). From Rust, build a
+//! `bizmetrics revenue --help`, `bizmetrics impact --help`, `bizmetrics report --help`). From Rust, build a
 //! [`PrometheusClient`] and run an analysis inside your Tokio runtime:
 //!
 //! ```no_run
@@ -155,6 +155,44 @@
 //! assert_eq!(format_money(7, "KWD"), "0.007 KWD");
 //! assert_eq!(format_money(1_499, "JPY"), "1499 JPY");
 //! assert_eq!(format_money(250, "XBT"), "250 XBT (unknown currency: minor units)");
+//! ```
+//!
+//! # Incident cost
+//!
+//! "What did that incident cost us?" [`impact::impact`] reads an incident window's
+//! revenue in each currency, a funnel's entries and completions (or the count of a
+//! conversion type) as `increase()` over the window and over a baseline just before
+//! it (the hour before by default), and the same two windows 1 to 6 days and 1 to 4
+//! weeks earlier. Each earlier window, scaled by the current baseline over its own,
+//! estimates what the window would have held had nothing happened; the median of
+//! these estimates is the expectation, and predicting each earlier window from the
+//! others gives its 95 % prediction interval. The loss is expected minus actual,
+//! with that interval; the conversion rate during the window is set against the
+//! expected one and the baseline's (with a two-proportion test). With fewer than 4
+//! earlier windows holding data the report says the history is too short rather than
+//! guess, and money is never summed across currencies. The [`impact::ImpactReport`]
+//! reads as a paragraph for an incident review, lists its key figures
+//! ([`impact::ImpactReport::key_figures`]) and serialises every figure as a number;
+//! `bizmetrics impact --start … --end …` prints it, and `bizmetrics report` shows it
+//! for each incident window (or, without incidents, for the report's window). The
+//! method in full, with its limits: the [`impact`] module.
+//!
+//! ```no_run
+//! use business_metrics_analysis::impact::{impact, ImpactRequest};
+//! use business_metrics_analysis::time::{parse_time, Window};
+//! use business_metrics_analysis::PrometheusClient;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = PrometheusClient::builder("http://localhost:9090").build()?;
+//! let (start, end) = (parse_time("2026-03-11T15:05:00Z")?, parse_time("2026-03-11T15:35:00Z")?);
+//! let window = Window::resolve(None, Some(start), Some(end), end)?;
+//! let report = impact(&client, &ImpactRequest::new(window)).await?;
+//! println!("{report}"); // "Between 2026-03-11 15:05 and 15:35 UTC, revenue was ..."
+//! for (what, figure) in report.key_figures() {
+//!     println!("{what}: {figure}"); // "Revenue (USD): USD 24,413.48 against an expected ..."
+//! }
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # What the numbers mean

@@ -13,6 +13,8 @@
     clippy::print_stderr
 )]
 
+#[path = "support/history.rs"]
+mod history;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -127,6 +129,48 @@ fn every_chart_draws_in_headless_chromium_without_errors() {
         4,
         "two windows on two series"
     );
+    let impact = html
+        .split("<section id=\"impact-section\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .unwrap();
+    // The impact of each incident window: this data set has no earlier days, so the
+    // history is too short for an expectation, and says so; the figures are there.
+    assert!(
+        impact.contains(
+            "(history too short for an expectation: 0 of 10 earlier windows have data, 4 \
+             needed)"
+        ),
+        "{impact}"
+    );
+    assert_eq!(impact.matches("Between ").count(), 2, "{impact}");
+    assert_eq!(
+        impact.matches("<th scope=\"row\">").count(),
+        2 * 8,
+        "{impact}"
+    );
+    for (label, value) in [
+        ("Revenue (JPY)", "JPY "),
+        ("Revenue (KWD)", "KWD "),
+        ("Revenue (USD)", "USD "),
+        ("Revenue (XBT)", ""),
+        (
+            "Checkout completions (order_confirmed)",
+            "552 (history too short",
+        ),
+        ("Checkout entries (cart_view)", "5,000 (history too short"),
+        (
+            "Checkout conversion (cart_view to order_confirmed)",
+            "11.0% against 11.0% in the hour before",
+        ),
+        (
+            "Expectation",
+            "No expectation: fewer than 4 of the 10 earlier windows have data.",
+        ),
+    ] {
+        let cell = format!(": {label}</th><td>{value}");
+        assert_eq!(impact.matches(&cell).count(), 2, "`{cell}` in {impact}");
+    }
 
     // Open it in Chromium with the collector ahead of the page's policy.
     let checked = dir.path().join("checked.html");
@@ -213,4 +257,135 @@ fn every_chart_draws_in_headless_chromium_without_errors() {
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 10_000);
     eprintln!("screenshot: {}", png.display());
     eprintln!("report: {}", html_path.display());
+}
+
+/// The report of the incident in five weeks of backfilled shop history (see
+/// `support/history.rs`): its impact section holds `bizmetrics impact`'s paragraph
+/// for the incident window and its key figures (a loss in USD and JPY, EUR too new
+/// for an expectation, fewer completions, conversion down to about 4 %), and draws
+/// in Chromium without an error.
+#[test]
+fn the_impact_section_shows_what_the_incident_cost() {
+    let Some(chromium_binary) = require_binary("chromium") else {
+        return;
+    };
+    let incident = (history::INCIDENT_START, history::INCIDENT_END);
+    let (text, _) = history::openmetrics(incident);
+    let Some(prom) = history::serve(&text) else {
+        return;
+    };
+    let dir = TempDir::new("bizmetrics-report-impact");
+    let html_path = dir.path().join("report.html");
+    let html_arg = html_path.display().to_string();
+    let (start, end) = (incident.0.to_string(), incident.1.to_string());
+    let (from, to) = (
+        (incident.0 - 1_800).to_string(),
+        (incident.1 + 300).to_string(),
+    );
+    let window = format!("{start}/{end}");
+    let output = bizmetrics(&[
+        "report",
+        "--prometheus",
+        &prom.url,
+        "--out",
+        &html_arg,
+        "--start",
+        &from,
+        "--end",
+        &to,
+        "--incident",
+        &window,
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    let impact = html
+        .split("<section id=\"impact-section\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .unwrap();
+    eprintln!("{impact}");
+
+    // The headline is the paragraph `bizmetrics impact` prints for the window.
+    let sentence = bizmetrics(&[
+        "impact",
+        "--prometheus",
+        &prom.url,
+        "--start",
+        &start,
+        "--end",
+        &end,
+    ]);
+    assert!(sentence.status.success());
+    let sentence = String::from_utf8_lossy(&sentence.stdout).trim().to_owned();
+    assert!(sentence.starts_with("Between 2026-03-11 15:05 and 15:35 UTC, revenue was EUR "));
+    assert!(
+        impact.starts_with(&format!(
+            "<h2>Impact</h2><p><strong>{sentence}</strong></p>"
+        )),
+        "{impact}"
+    );
+    // Its key figures, one row each.
+    let row = |label: &str| {
+        impact
+            .split(&format!("<th scope=\"row\">{label}</th><td>"))
+            .nth(1)
+            .and_then(|rest| rest.split("</td>").next())
+            .unwrap_or_else(|| panic!("no row `{label}` in {impact}"))
+    };
+    for code in ["USD", "JPY"] {
+        let value = row(&format!("Revenue ({code})"));
+        assert!(value.starts_with(&format!("{code} ")), "{value}");
+        assert!(
+            value.contains(&format!(": a loss of about {code} ")),
+            "{value}"
+        );
+    }
+    assert!(row("Revenue (EUR)").ends_with(
+        "(history too short for an expectation: 2 of 10 earlier windows have data, 4 needed)"
+    ));
+    let completions = row("Checkout completions (order_confirmed)");
+    assert!(
+        completions.contains(" expected (") && completions.contains(" fewer ("),
+        "{completions}"
+    );
+    assert!(row("Checkout entries (cart_view)").contains(" expected ("));
+    assert!(row("Checkout conversion (cart_view to order_confirmed)").starts_with("4."));
+    assert_eq!(
+        row("Expectation"),
+        "Expectation from the same window on 6 of the last 6 days and 4 of the last 4 weeks, \
+         scaled by the hour before."
+    );
+
+    // The page, impact section included, loads in Chromium without an error.
+    let checked = dir.path().join("checked.html");
+    std::fs::write(
+        &checked,
+        html.replacen("<head>", &format!("<head>{COLLECTOR}"), 1),
+    )
+    .unwrap();
+    let profile = dir.path().join("profile");
+    let dumped = chromium(
+        &chromium_binary,
+        &profile,
+        &[
+            "--dump-dom".to_owned(),
+            format!("file://{}", checked.display()),
+        ],
+    );
+    let dom = String::from_utf8_lossy(&dumped.stdout);
+    assert!(dumped.status.success());
+    assert!(dom.contains("<section id=\"impact-section\"><h2>Impact</h2>"));
+    assert!(dom.contains("<th scope=\"row\">Revenue (USD)</th>"));
+    let check = dom
+        .split("<pre id=\"browser-check\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or_else(|| panic!("no browser check in the DOM:\n{dom}"))
+        .replace("&quot;", "\"");
+    let check: Value = serde_json::from_str(&check).unwrap();
+    assert_eq!(check["errors"], Value::Array(Vec::new()), "{check:#}");
 }

@@ -223,7 +223,8 @@ enum Command {
     },
     /// One self-contained HTML page of charts: the funnel per segment, the experiment's
     /// intervals, the series with incident windows shaded, their correlation
-    /// (scatter and correlogram) and the impact.
+    /// (scatter and correlogram) and what each incident window cost (as `impact`
+    /// measures it; the report's window without incidents).
     Report(html_report::ReportArgs),
 }
 

@@ -242,14 +242,18 @@ impl ImpactReport {
     }
 
     fn count_sentence(&self, c: &CountImpact) -> String {
+        format!("{}: {}.", capitalised(&c.name), self.count_clause(c))
+    }
+
+    /// `1,000 against 2,500 expected (2,300 to 2,700), about 1,500 fewer (…)`.
+    fn count_clause(&self, c: &CountImpact) -> String {
         let f = &c.figure;
-        let name = capitalised(&c.name);
         let actual = grouped_int(signed(f.actual));
         let Some(e) = f.expectation.estimate() else {
-            return format!("{name}: {actual} ({}).", self.missing(&f.expectation));
+            return format!("{actual} ({})", self.missing(&f.expectation));
         };
         let mut out = format!(
-            "{name}: {actual} against {} expected ({} to {}){}",
+            "{actual} against {} expected ({} to {}){}",
             grouped_int(signed(e.expected)),
             grouped_int(signed(e.low)),
             grouped_int(signed(e.high)),
@@ -276,11 +280,17 @@ impl ImpactReport {
                 out.push_str(", within the expected range");
             }
         }
-        out.push('.');
         out
     }
 
     fn conversion_sentence(&self) -> Option<String> {
+        self.conversion_parts()
+            .map(|(name, clause)| format!("{name} was {clause}."))
+    }
+
+    /// The conversion's name and `8.0% against an expected 10.0% (…)`, when the
+    /// window had entries.
+    fn conversion_parts(&self) -> Option<(String, String)> {
         let c = &self.conversion;
         let during = c.during?;
         let name = match self.completions.name.strip_prefix(self.funnel.as_str()) {
@@ -304,7 +314,38 @@ impl ImpactReport {
             (None, Some(b)) => format!(" against {b}"),
             (None, None) => String::new(),
         };
-        Some(format!("{name} was {}{against}.", percent(during)))
+        Some((name, format!("{}{against}", percent(during))))
+    }
+
+    /// The report's key figures, labelled, for a table: revenue in each currency
+    /// (`Revenue (USD)`), completions, entries, the conversion rate (when the window
+    /// had entries) and where the expectation came from. Each value reads as in the
+    /// paragraph ([`fmt::Display`]): actual against expected with its interval, and
+    /// the loss or gain, or why there is no expectation.
+    #[must_use]
+    pub fn key_figures(&self) -> Vec<(String, String)> {
+        let mut figures: Vec<(String, String)> = self
+            .revenue
+            .iter()
+            .map(|m| {
+                let code = match m.currency.code() {
+                    "" => "no currency label".to_owned(),
+                    code => code.to_owned(),
+                };
+                (format!("Revenue ({code})"), self.money_clause(m))
+            })
+            .collect();
+        if figures.is_empty() {
+            figures.push(("Revenue".to_owned(), "none recorded".to_owned()));
+        }
+        for count in [&self.completions, &self.entries] {
+            figures.push((capitalised(&count.name), self.count_clause(count)));
+        }
+        if let Some(conversion) = self.conversion_parts() {
+            figures.push(conversion);
+        }
+        figures.push(("Expectation".to_owned(), self.closing_sentence()));
+        figures
     }
 
     fn closing_sentence(&self) -> String {

@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use business_metrics_analysis::impact::{impact, ImpactRequest};
 use business_metrics_analysis::report::{
     alert_windows, render_html, ImpactSummary, IncidentWindow, ReportData, SeriesData,
 };
-use business_metrics_analysis::time::Window;
+use business_metrics_analysis::time::{format_rfc3339, Window};
 use business_metrics_analysis::{
     discover_funnel, parse_duration, single_series, AnalysisError, CorrelationRequest, FunnelName,
     FunnelSpec, FunnelSteps, PrometheusClient, Segmentation, CHECKOUT_FUNNEL, DEFAULT_MIN_POINTS,
@@ -74,16 +75,54 @@ fn parse_incident(text: &str) -> Result<IncidentWindow, String> {
     IncidentWindow::parse(text).map_err(|e| e.to_string())
 }
 
-/// Hook for the impact summary: once the `impact` analysis is public in the library,
-/// its headline and figures for `window` go here. Until then the report says that it
-/// has no impact summary.
-#[allow(clippy::unnecessary_wraps, clippy::unused_async)]
+/// The impact summary: what each incident window cost (or, without incidents, the
+/// report's window), from `bizmetrics impact`'s analysis with its defaults (the hour
+/// before as baseline, 6 days and 4 weeks of references) on the report's funnel.
+/// The headline is the analysis' paragraph; the figures are its key figures, each
+/// labelled with its window when there are several. A window whose figures have no
+/// data in it nor in its references is said to have none; any other error stops the
+/// report.
 async fn impact_summary_for_report(
-    _client: &PrometheusClient,
-    _window: &Window,
-    _incidents: &[IncidentWindow],
+    client: &PrometheusClient,
+    window: &Window,
+    incidents: &[IncidentWindow],
+    funnel: &FunnelSpec,
 ) -> anyhow::Result<Option<ImpactSummary>> {
-    Ok(None)
+    let windows: Vec<Window> = if incidents.is_empty() {
+        vec![*window]
+    } else {
+        incidents
+            .iter()
+            .map(|i| Window::resolve(None, Some(i.start), Some(i.end), i.end))
+            .collect::<Result<_, _>>()?
+    };
+    let several = windows.len() > 1;
+    let (mut headlines, mut figures) = (Vec::new(), Vec::new());
+    for w in windows {
+        let request = ImpactRequest::new(w).with_funnel(funnel.clone());
+        let label = format!("{} to {}", format_rfc3339(w.start), format_rfc3339(w.end));
+        match impact(client, &request).await {
+            Ok(report) => {
+                headlines.push(report.to_string());
+                figures.extend(report.key_figures().into_iter().map(|(name, value)| {
+                    if several {
+                        (format!("{label}: {name}"), value)
+                    } else {
+                        (name, value)
+                    }
+                }));
+            }
+            Err(AnalysisError::EmptyResult { .. }) => headlines.push(format!(
+                "From {label}: no revenue or funnel data in the window, the hour before it \
+                 or the same window on earlier days, so no impact."
+            )),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Some(ImpactSummary {
+        headline: headlines.join(" "),
+        figures,
+    }))
 }
 
 /// Gathers the analyses, writes the page and says where.
@@ -152,7 +191,7 @@ pub(crate) async fn run(
         });
         correlation = Some(business_metrics_analysis::correlate(client, &request).await?);
     }
-    let impact = impact_summary_for_report(client, &window, &incidents).await?;
+    let impact = impact_summary_for_report(client, &window, &incidents, &spec).await?;
     let data = ReportData {
         title: args.title,
         window: (window.start, end),
