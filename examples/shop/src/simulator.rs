@@ -5,6 +5,14 @@
 //! device, traffic source and experiment variant. Slow responses make visitors give up
 //! (each step's abandonment grows with the latency they just saw), and an incident adds
 //! latency and payment errors for a window of time, so conversion visibly drops.
+//!
+//! Given a seed, the visitors are the same on every run: the same choices, in the
+//! same order. With a [`latency_sensitivity`](SimulatorConfig::latency_sensitivity)
+//! of 0 (slow answers change nothing), no payment failures
+//! ([`AppStateBuilder::with_payment_failure_rate`](crate::state::AppStateBuilder::with_payment_failure_rate)
+//! of 0, incidents of error rate 0 or 1) and a [`visitors`](SimulatorConfig::visitors)
+//! count, a run's report (but for [`skipped`](SimReport::skipped), which depends on
+//! timing) and the metrics it records are the same however busy the machine is.
 
 use std::fmt;
 use std::future::Future;
@@ -54,10 +62,17 @@ pub struct SimulatorConfig {
     pub traffic: Traffic,
     /// Mean pause between a visitor's requests.
     pub think_time: Duration,
+    /// Extra abandonment per second of latency a visitor just waited through (at
+    /// most 80 % in all), on every step of the funnel. 0: visitors wait for every
+    /// answer, so slow responses change nothing (the choices are the same).
+    pub latency_sensitivity: f64,
     /// Incidents to inject.
     pub incidents: Vec<IncidentPlan>,
     /// Stop after this long; `None` runs until the shutdown signal.
     pub duration: Option<Duration>,
+    /// Stop arrivals after this many visitors and wait for them all; `None` has no
+    /// such limit.
+    pub visitors: Option<u64>,
     /// Print a progress line this often; `None` prints nothing.
     pub progress: Option<Duration>,
     /// Seed for reproducible visitors; `None` seeds from the OS.
@@ -65,7 +80,8 @@ pub struct SimulatorConfig {
 }
 
 impl SimulatorConfig {
-    /// Defaults against a base URL: 5 sessions/s, steady, 300 ms think time.
+    /// Defaults against a base URL: 5 sessions/s, steady, 300 ms think time,
+    /// visitors who give up on slow answers.
     pub fn new(base_url: impl Into<String>) -> Self {
         Self {
             base_url: base_url.into(),
@@ -73,8 +89,10 @@ impl SimulatorConfig {
             max_concurrent: 256,
             traffic: Traffic::Steady,
             think_time: Duration::from_millis(300),
+            latency_sensitivity: LATENCY_SENSITIVITY,
             incidents: Vec::new(),
             duration: None,
+            visitors: None,
             progress: None,
             seed: None,
         }
@@ -222,8 +240,19 @@ const ONE_PAGE_PAYMENT_CONTINUE: f64 = 0.90;
 const CONFIRM_CONTINUE: f64 = 0.88;
 /// How many distinct users visit.
 const USER_POOL: u64 = 5_000;
-/// Extra abandonment per second of latency a visitor just waited through.
-const LATENCY_SENSITIVITY: f64 = 1.5;
+/// Extra abandonment per second of latency a visitor just waited through, by default.
+pub const LATENCY_SENSITIVITY: f64 = 1.5;
+/// The most abandonment latency adds to a step.
+const MAX_IMPATIENCE: f64 = 0.8;
+
+/// The chance to go on with a step of base chance `p`, after waiting `latency` for
+/// the last answer, for a visitor of the given sensitivity (see
+/// [`SimulatorConfig::latency_sensitivity`]).
+fn continue_chance(p: f64, latency: Duration, sensitivity: f64) -> f64 {
+    // `max` turns a NaN or negative sensitivity into 0, `min` a NaN product into the cap.
+    let impatience = (latency.as_secs_f64() * sensitivity.max(0.0)).min(MAX_IMPATIENCE);
+    (p * (1.0 - impatience)).clamp(0.0, 1.0)
+}
 
 fn pick<'a, T>(rng: &mut SmallRng, items: &'a [T], weight: impl Fn(&T) -> f64) -> &'a T {
     let total: f64 = items.iter().map(&weight).sum();
@@ -258,6 +287,7 @@ struct Visit {
     counters: Arc<Counters>,
     during_incident: bool,
     last_latency: Duration,
+    latency_sensitivity: f64,
 }
 
 impl Visit {
@@ -312,11 +342,11 @@ impl Visit {
     }
 
     /// Whether the visitor goes on, given the step's base probability and the
-    /// latency just seen.
+    /// latency just seen. One draw either way (every step's chance is below 1), so
+    /// the choices that follow do not depend on the latency.
     fn continues(&mut self, p: f64) -> bool {
-        let impatience = (self.last_latency.as_secs_f64() * LATENCY_SENSITIVITY).min(0.8);
-        self.rng
-            .random_bool((p * (1.0 - impatience)).clamp(0.0, 1.0))
+        let chance = continue_chance(p, self.last_latency, self.latency_sensitivity);
+        self.rng.random_bool(chance)
     }
 
     async fn run(mut self) {
@@ -498,6 +528,21 @@ impl Simulator {
             .map(|p| p.incident)
     }
 
+    /// Starts or stops the incident the plan has at `elapsed`.
+    fn follow_plan(&self, elapsed: Duration, incident_on: &mut bool) {
+        match self.planned_incident(elapsed) {
+            Some(incident) => {
+                self.incident.start(incident);
+                *incident_on = true;
+            }
+            None if *incident_on => {
+                self.incident.stop();
+                *incident_on = false;
+            }
+            None => {}
+        }
+    }
+
     fn rate_at(&self, elapsed: Duration) -> f64 {
         let base = self.config.rate.max(0.001);
         match self.config.traffic {
@@ -520,8 +565,22 @@ impl Simulator {
         println!("[{:>5}s] {}  {incident}", elapsed.as_secs(), self.report());
     }
 
-    /// Runs until the configured duration ends or `shutdown` resolves, then waits
-    /// (up to 10 s) for visitors in flight, and returns what was done.
+    fn visit(&self, seed: u64, during_incident: bool) -> Visit {
+        Visit {
+            client: self.client.clone(),
+            base: self.config.base_url.trim_end_matches('/').to_owned(),
+            think: self.config.think_time,
+            rng: SmallRng::seed_from_u64(seed),
+            counters: Arc::clone(&self.counters),
+            during_incident,
+            last_latency: Duration::ZERO,
+            latency_sensitivity: self.config.latency_sensitivity,
+        }
+    }
+
+    /// Runs until the configured duration ends, the configured visitors have all
+    /// arrived, or `shutdown` resolves; then waits for the visitors in flight (at
+    /// most 10 s after a shutdown), stops any incident, and returns what was done.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> SimReport {
         tokio::pin!(shutdown);
         let start = Instant::now();
@@ -531,39 +590,29 @@ impl Simulator {
         };
         let permits = Arc::new(Semaphore::new(self.config.max_concurrent.max(1)));
         let mut visits = JoinSet::new();
+        let mut arrived = 0u64;
         let mut next_arrival = Duration::ZERO;
         let mut next_progress = self.config.progress;
         let tick = Duration::from_millis(50);
         let mut incident_on = false;
-        loop {
+        let mut shut_down = false;
+        'arrivals: loop {
             let elapsed = start.elapsed();
             if self.config.duration.is_some_and(|d| elapsed >= d) {
                 break;
             }
-            match self.planned_incident(elapsed) {
-                Some(incident) => {
-                    self.incident.start(incident);
-                    incident_on = true;
-                }
-                None if incident_on => {
-                    self.incident.stop();
-                    incident_on = false;
-                }
-                None => {}
-            }
+            self.follow_plan(elapsed, &mut incident_on);
             while next_arrival <= elapsed {
+                if self.config.visitors.is_some_and(|n| arrived >= n) {
+                    break 'arrivals;
+                }
                 next_arrival += Duration::from_secs_f64(1.0 / self.rate_at(next_arrival));
                 match Arc::clone(&permits).try_acquire_owned() {
                     Ok(permit) => {
-                        let visit = Visit {
-                            client: self.client.clone(),
-                            base: self.config.base_url.trim_end_matches('/').to_owned(),
-                            think: self.config.think_time,
-                            rng: SmallRng::seed_from_u64(seeder.random()),
-                            counters: Arc::clone(&self.counters),
-                            during_incident: incident_on,
-                            last_latency: Duration::ZERO,
-                        };
+                        // Seeds are drawn only for visitors who come, so a skipped
+                        // arrival does not change who comes next.
+                        let visit = self.visit(seeder.random(), incident_on);
+                        arrived += 1;
                         visits.spawn(async move {
                             visit.run().await;
                             drop(permit);
@@ -583,23 +632,68 @@ impl Simulator {
             }
             let wake = next_arrival.saturating_sub(elapsed).min(tick);
             tokio::select! {
-                () = &mut shutdown => break,
+                () = &mut shutdown => {
+                    shut_down = true;
+                    break;
+                }
                 () = tokio::time::sleep(wake) => {}
             }
         }
+        // The visitors in flight finish their visits, under the planned incidents,
+        // unless a shutdown comes first (or 10 s pass after one). However slow the
+        // machine, a run that was not shut down counts every visit to its end.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let drained = loop {
+            self.follow_plan(start.elapsed(), &mut incident_on);
+            if visits.is_empty() {
+                break true;
+            }
+            tokio::select! {
+                _ = visits.join_next() => {}
+                () = tokio::time::sleep(tick) => {}
+                () = &mut shutdown, if !shut_down => break false,
+                () = tokio::time::sleep_until(deadline), if shut_down => break false,
+            }
+        };
+        if !drained {
+            visits.abort_all();
+        }
         if incident_on {
             self.incident.stop();
-        }
-        let drain = async { while visits.join_next().await.is_some() {} };
-        if tokio::time::timeout(Duration::from_secs(10), drain)
-            .await
-            .is_err()
-        {
-            visits.abort_all();
         }
         if self.config.progress.is_some() {
             self.print_progress(start.elapsed());
         }
         self.report()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::float_cmp)]
+    use super::*;
+
+    #[test]
+    fn slow_answers_lower_the_chance_to_go_on_up_to_a_cap() {
+        let ms = Duration::from_millis;
+        assert_eq!(
+            continue_chance(0.8, Duration::ZERO, LATENCY_SENSITIVITY),
+            0.8
+        );
+        // 200 ms at 1.5 per second: 30 % more abandonment, 0.8 × 0.7.
+        let slow = continue_chance(0.8, ms(200), LATENCY_SENSITIVITY);
+        assert!((slow - 0.56).abs() < 1e-12, "{slow}");
+        // Five seconds would be 750 %: capped at 80 %, 0.8 × 0.2.
+        let stalled = continue_chance(0.8, ms(5_000), LATENCY_SENSITIVITY);
+        assert!((stalled - 0.16).abs() < 1e-12, "{stalled}");
+    }
+
+    #[test]
+    fn without_latency_sensitivity_slow_answers_change_nothing() {
+        for sensitivity in [0.0, -1.0, f64::NAN] {
+            for latency in [Duration::ZERO, Duration::from_millis(150), Duration::MAX] {
+                assert_eq!(continue_chance(0.7, latency, sensitivity), 0.7);
+            }
+        }
     }
 }
