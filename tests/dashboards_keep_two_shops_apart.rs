@@ -270,6 +270,8 @@ async fn every_dashboard_panel_returns_one_shops_data_and_never_the_others() {
         let mut config = SimulatorConfig::new(format!("http://{}", shop.addr));
         config.rate = 100.0;
         config.think_time = Duration::from_millis(2);
+        // Abandonment does not depend on how slow a loaded machine answers.
+        config.latency_sensitivity = 0.0;
         config.seed = Some(seed);
         let simulator = Simulator::new(config, shop.incident.clone()).unwrap();
         background.push(tokio::spawn(async move {

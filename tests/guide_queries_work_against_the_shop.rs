@@ -107,6 +107,8 @@ async fn guide_queries_rules_and_dashboard_work_against_the_shop() {
     let mut config = SimulatorConfig::new(format!("http://{}", shop.addr));
     config.rate = 100.0;
     config.think_time = Duration::from_millis(2);
+    // Abandonment does not depend on how slow a loaded machine answers.
+    config.latency_sensitivity = 0.0;
     config.seed = Some(42);
     let simulator = Simulator::new(config, shop.incident).unwrap();
     let simulation = tokio::spawn(simulator.run(std::future::pending()));
