@@ -4,9 +4,10 @@
 //! memory grows by a bounded amount, and what was sent is counted exactly.
 //!
 //! - Without an allowlist, the first distinct feature names get their own series
-//!   until the limit; the rest are summed in `otel_metric_overflow="true"`; series
-//!   that existed before the flood keep counting exactly; the total across series
-//!   equals the events sent.
+//!   until the feature-name budget is used up; the rest are summed in `other`,
+//!   counted on `business_label_budget_exhausted_total`, and never reach the SDK's
+//!   `otel_metric_overflow="true"` series; series that existed before the flood
+//!   keep counting exactly; the total across series equals the events sent.
 //! - With `--allowlist source=...`, 100,000 distinct sources all become `other` and
 //!   the listed sources keep exact counts.
 #![allow(
@@ -24,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use business_metrics::{Budget, Dimension};
 use business_metrics_exporter::DEFAULT_CARDINALITY_LIMIT;
 use support::pipeline::{delete, post_json, Answer, Connection};
 use support::process::ShopProcess;
@@ -160,7 +162,10 @@ impl Figures {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn distinct_feature_names_past_the_limit_overflow_and_every_event_is_counted() {
+async fn distinct_feature_names_past_the_budget_become_other_and_every_event_is_counted() {
+    let Budget::Values(budget) = Budget::default_for(Dimension::FeatureName) else {
+        panic!("feature names have a budget by default");
+    };
     let shop = start_shop(&[]);
     let addr = shop.api;
     let mut conn = Connection::open(addr).await;
@@ -218,17 +223,24 @@ async fn distinct_feature_names_past_the_limit_overflow_and_every_event_is_count
         .iter()
         .filter(|x| x.name == "business_feature_usage_total")
         .count();
-    assert_eq!(series, DEFAULT_CARDINALITY_LIMIT + 1);
-    let overflow = s
-        .get(
-            "business_feature_usage_total",
-            &[("otel_metric_overflow", "true")],
-        )
-        .unwrap();
-    // The limit's series: `export`, `search` and the first flood names; the rest
-    // overflow.
-    let own_series = (DEFAULT_CARDINALITY_LIMIT - 2) as f64;
-    assert_eq!(overflow, FLOOD as f64 - own_series);
+    assert_eq!(series, budget + 1);
+    assert!(
+        s.samples
+            .iter()
+            .all(|x| !x.labels.contains_key("otel_metric_overflow")),
+        "an instrument overflowed"
+    );
+    // The budget's values: `export`, `search` and the first flood names; the rest
+    // are `other`, each event counted as folded.
+    let folded = (FLOOD - (budget - 2)) as f64;
+    assert_eq!(usage("other"), Some(folded));
+    assert_eq!(
+        s.get(
+            "business_label_budget_exhausted_total",
+            &[("dimension", "feature_name")]
+        ),
+        Some(folded)
+    );
     assert_eq!(
         s.sum("business_feature_usage_total", &[]),
         (200 + FLOOD + FLOOD / 1_000) as f64,
@@ -272,6 +284,8 @@ async fn with_an_allowlist_distinct_sources_become_other_and_listed_ones_count_e
         sent += s;
         listed += l;
     }
+    // The flood outlasts the listener's header read timeout: a fresh connection.
+    let mut conn = Connection::open(addr).await;
     let steps = post_json(
         addr,
         &format!("/api/sessions/{first}/steps"),
