@@ -253,6 +253,7 @@ mod money;
 mod names;
 pub mod period;
 mod reading;
+pub mod report;
 mod revenue;
 mod revenue_report;
 pub mod stats;
@@ -260,7 +261,6 @@ mod step_order;
 pub mod time;
 #[cfg(feature = "rustls")]
 mod tls;
-pub mod report;
 pub mod units;
 
 pub use auth::{Credentials, Secret};
@@ -269,8 +269,8 @@ pub use client::{
     RangeSeries, Sample, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, TENANT_HEADER,
 };
 pub use correlate::{
-    analyze, check_samples, correlate, single_series, CorrelationReport, CorrelationRequest, Direction,
-    DEFAULT_MIN_POINTS,
+    analyze, check_samples, correlate, single_series, CorrelationReport, CorrelationRequest,
+    Direction, DEFAULT_MIN_POINTS,
 };
 pub use definition::{
     DefinitionError, FunnelName, FunnelSpec, FunnelSteps, StepName, StepsFrom, CHECKOUT_FUNNEL,

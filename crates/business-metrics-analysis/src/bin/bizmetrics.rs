@@ -83,10 +83,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 #[path = "bizmetrics/html_report.rs"]
 mod html_report;
-#[path = "bizmetrics/store.rs"]
-mod store;
 #[path = "bizmetrics/impact.rs"]
 mod impact;
+#[path = "bizmetrics/store.rs"]
+mod store;
 
 /// Cells of the funnel table's bar at the largest count.
 const FUNNEL_BAR_WIDTH: usize = 20;

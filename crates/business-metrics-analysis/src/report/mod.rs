@@ -30,9 +30,9 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 pub use bars::block_bar;
-pub use svg::escape;
 pub use html::render_html;
 pub use incidents::{alert_query, alert_windows, windows_from_samples, IncidentWindow};
+pub use svg::escape;
 
 use crate::client::Sample;
 use crate::correlate::CorrelationReport;
