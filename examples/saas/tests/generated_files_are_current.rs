@@ -1,5 +1,6 @@
 //! The checked-in `examples/saas/generated/` is exactly what the product's catalog
-//! generates: METRICS.md, the signup funnel's rules, promtool tests and dashboard.
+//! generates: METRICS.md, the signup funnel's rules, promtool tests, dashboard and
+//! runbooks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use business_metrics::generate;
@@ -15,6 +16,8 @@ fn generated_files_match_the_catalog() {
             "prometheus/rules/funnel_signup.yml",
             "prometheus/tests/funnel_signup_test.yml",
             "grafana/funnel_signup.json",
+            "runbooks/SignupConversionRateLow.md",
+            "runbooks/SignupFunnelAbsent.md",
             "prometheus/rules/money.yml",
             "prometheus/tests/money_test.yml",
             "grafana/money.json"
