@@ -34,7 +34,7 @@ fn generated_files_match_the_catalog() {
         assert!(metrics.contains(&format!("## {name}")), "{name}");
     }
     assert!(metrics.contains("Funnel `signup`: steps `landing_view` → `signup_started`"));
-    let money = &files[4].text;
+    let money = &files[6].text;
     assert!(
         money.contains("- record: currency:saas_mrr_cents:major"),
         "{money}"
