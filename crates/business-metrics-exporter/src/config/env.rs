@@ -324,7 +324,8 @@ impl EnvSettings {
             OTEL_EXPORTER_OTLP_PROTOCOL,
             |v| parse::protocol(v).and_then(not_compiled_in),
         )?;
-        let histogram_aggregation = r.parsed(
+        // Read for its warning only: the value itself changes nothing here.
+        r.parsed(
             OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION,
             |v| match v.trim().to_ascii_lowercase().as_str() {
                 "explicit_bucket_histogram" => Ok(()),
@@ -338,8 +339,8 @@ impl EnvSettings {
                 )),
             },
         )?;
-        let _: Option<()> = histogram_aggregation;
-        let exemplar_filter = r.parsed(OTEL_METRICS_EXEMPLAR_FILTER, |v| {
+        // Read for its warning only, as above.
+        r.parsed(OTEL_METRICS_EXEMPLAR_FILTER, |v| {
             match v.trim().to_ascii_lowercase().as_str() {
                 "always_off" => Ok(()),
                 "always_on" | "trace_based" => Err(format!(
@@ -352,7 +353,6 @@ impl EnvSettings {
                 )),
             }
         })?;
-        let _: Option<()> = exemplar_filter;
 
         let resource_attributes = r
             .parsed(OTEL_RESOURCE_ATTRIBUTES, parse::key_values)?

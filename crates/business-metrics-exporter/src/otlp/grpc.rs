@@ -17,7 +17,7 @@ use tonic::{Code, Request};
 
 use super::retry::{gave_up, Attempt, Schedule};
 use super::tls::LoadedTls;
-use super::{failed, USER_AGENT};
+use super::{build_error, failed, USER_AGENT};
 use crate::config::{Compression, OtlpConfig};
 use crate::error::InitError;
 
@@ -37,13 +37,6 @@ pub(crate) struct GrpcExporter {
 impl std::fmt::Debug for GrpcExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GrpcExporter").finish_non_exhaustive()
-    }
-}
-
-fn build_error(reason: impl Into<String>) -> InitError {
-    InitError::Exporter {
-        exporter: "otlp",
-        reason: reason.into(),
     }
 }
 

@@ -16,7 +16,7 @@ use prost::Message as _;
 
 use super::retry::{gave_up, Attempt, Schedule};
 use super::tls::LoadedTls;
-use super::{failed, USER_AGENT};
+use super::{build_error, failed, USER_AGENT};
 use crate::config::{Compression, OtlpConfig, OtlpProtocol};
 use crate::error::InitError;
 use crate::secret::Secret;
@@ -45,13 +45,6 @@ impl std::fmt::Debug for HttpExporter {
             .field("json", &self.json)
             .field("gzip", &self.gzip)
             .finish_non_exhaustive()
-    }
-}
-
-fn build_error(reason: impl Into<String>) -> InitError {
-    InitError::Exporter {
-        exporter: "otlp",
-        reason: reason.into(),
     }
 }
 

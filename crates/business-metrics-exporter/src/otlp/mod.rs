@@ -59,14 +59,11 @@ pub(crate) fn build(
             )?))
         }
         #[allow(unreachable_patterns)]
-        other => Err(InitError::Exporter {
-            exporter: "otlp",
-            reason: format!(
-                "this build has no {} transport; enable the cargo feature {:?} of business-metrics-exporter",
-                other.as_str(),
-                other.feature()
-            ),
-        }),
+        other => Err(build_error(format!(
+            "this build has no {} transport; enable the cargo feature {:?} of business-metrics-exporter",
+            other.as_str(),
+            other.feature()
+        ))),
     }
 }
 
@@ -114,6 +111,14 @@ pub(crate) fn budget(
     match (otlp_timeout, export_timeout) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+/// An OTLP client that cannot be built from the configuration.
+pub(crate) fn build_error(reason: impl Into<String>) -> InitError {
+    InitError::Exporter {
+        exporter: "otlp",
+        reason: reason.into(),
     }
 }
 

@@ -53,6 +53,11 @@ impl Schedule {
         }
     }
 
+    /// Attempts made so far.
+    pub(crate) const fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
     /// How long to wait before retrying, or `None` if no retry fits (attempts
     /// used up, or the wait would pass the deadline).
     pub(crate) fn backoff(&self, retry_after: Option<Duration>) -> Option<Duration> {
@@ -76,12 +81,6 @@ pub(crate) fn gave_up(attempts: u32, error: &str) -> String {
         format!("{error} (after {attempts} attempts)")
     } else {
         error.to_owned()
-    }
-}
-
-impl Schedule {
-    pub(crate) const fn attempts(&self) -> u32 {
-        self.attempts
     }
 }
 
