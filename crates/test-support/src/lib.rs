@@ -214,3 +214,49 @@ where
         }
     }
 }
+
+/// The lines of a child's pipe (stdout or stderr), collected as they arrive.
+#[derive(Clone, Debug, Default)]
+pub struct Lines(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Lines {
+    /// Reads `pipe` line by line on a thread until it closes.
+    pub fn collect(
+        &self,
+        pipe: impl std::io::Read + Send + 'static,
+    ) -> std::thread::JoinHandle<()> {
+        use std::io::BufRead as _;
+        let lines = self.0.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                lines
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(line);
+            }
+        })
+    }
+
+    /// Everything so far, one line per line.
+    pub fn text(&self) -> String {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .join("\n")
+    }
+
+    /// The address in the first line starting with `prefix` (`http://ADDR...`).
+    pub fn address_after(&self, prefix: &str) -> Option<std::net::SocketAddr> {
+        let lines = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let rest = lines.iter().find_map(|l| l.strip_prefix(prefix))?;
+        rest.trim_start_matches("http://")
+            .split(['/', ' '])
+            .next()?
+            .parse()
+            .ok()
+    }
+}

@@ -15,53 +15,18 @@
 )]
 
 use std::collections::BTreeMap;
-use std::io::BufRead as _;
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use business_metrics_test_support::otlp::opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use business_metrics_test_support::otlp::opentelemetry_proto::tonic::metrics::v1::metric;
 use business_metrics_test_support::otlp::{business_metrics, grpc_receiver, int_sum_points};
-use business_metrics_test_support::{poll_until, ChildGuard};
+use business_metrics_test_support::{poll_until, ChildGuard, Lines};
 
 /// The shop must exit this soon after SIGTERM: drain the simulator (visitors pause
 /// 20 ms between requests here), stop the server, flush over loopback.
 const EXIT_BOUND: Duration = Duration::from_secs(15);
 
-/// The shop's stdout, line by line, as it arrives.
-#[derive(Clone, Default)]
-struct Output(Arc<Mutex<Vec<String>>>);
-
-impl Output {
-    fn collect(&self, pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<()> {
-        let lines = self.0.clone();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                lines.lock().unwrap().push(line);
-            }
-        })
-    }
-
-    fn text(&self) -> String {
-        self.0.lock().unwrap().join("\n")
-    }
-
-    /// The address in the first line starting with `prefix` (`http://ADDR...`).
-    fn address_after(&self, prefix: &str) -> Option<SocketAddr> {
-        let lines = self.0.lock().unwrap();
-        let rest = lines.iter().find_map(|l| l.strip_prefix(prefix))?;
-        rest.trim_start_matches("http://")
-            .split(['/', ' '])
-            .next()?
-            .parse()
-            .ok()
-    }
-}
-
-/// The number after `label` in the simulator's report line.
 fn reported(line: &str, label: &str) -> u64 {
     let (_, rest) = line
         .split_once(label)
@@ -152,7 +117,7 @@ async fn sigterm_during_simulated_load_delivers_final_totals_and_exits_zero() {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit()),
     );
-    let output = Output::default();
+    let output = Lines::default();
     let reader = output.collect(shop.child_mut().stdout.take().unwrap());
 
     let bridge = poll_until("the shop to start", Duration::from_secs(30), || {

@@ -10,44 +10,13 @@
     clippy::print_stderr
 )]
 
-use std::io::{BufRead as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write as _;
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use business_metrics_test_support::otlp::grpc_receiver;
-use business_metrics_test_support::{free_port, poll_until, ChildGuard};
-
-/// Lines of a pipe, as they arrive.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<String>>>);
-
-impl Lines {
-    fn collect(&self, pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<()> {
-        let lines = self.0.clone();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                lines.lock().unwrap().push(line);
-            }
-        })
-    }
-
-    fn text(&self) -> String {
-        self.0.lock().unwrap().join("\n")
-    }
-
-    fn address_after(&self, prefix: &str) -> Option<SocketAddr> {
-        let lines = self.0.lock().unwrap();
-        let rest = lines.iter().find_map(|l| l.strip_prefix(prefix))?;
-        rest.trim_start_matches("http://")
-            .split(['/', ' '])
-            .next()?
-            .parse()
-            .ok()
-    }
-}
+use business_metrics_test_support::{free_port, poll_until, ChildGuard, Lines};
 
 fn shop(env: &[(&str, String)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shop"));
