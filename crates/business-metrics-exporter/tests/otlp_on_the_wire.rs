@@ -238,12 +238,14 @@ async fn code_beats_the_process_environment_on_the_wire_and_without_env_isolates
     assert_eq!(get("x-api-key"), ["from-code"]);
     assert_eq!(get("x-env-only"), ["env"]);
     assert_eq!(get("grpc-encoding"), Vec::<&str>::new());
-    // The deadline on the wire is the code's 5 s, not the environment's 1 ms.
+    // The deadline on the wire is what is left of the code's 5 s when the request
+    // goes out (seconds to spare even on a loaded machine), never the environment's
+    // 1 ms.
     let micros: u64 = get("grpc-timeout")[0]
         .strip_suffix('u')
         .and_then(|v| v.parse().ok())
         .unwrap();
-    assert!((4_000_000..=5_000_000).contains(&micros), "{micros} us");
+    assert!((1_000_000..=5_000_000).contains(&micros), "{micros} us");
     assert!(receiver.received.all().iter().any(has_workload));
 
     for (k, _) in FLEET_ENV {
