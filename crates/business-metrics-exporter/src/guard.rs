@@ -213,6 +213,7 @@ impl MetricsGuard {
                 BusinessMetrics::builder(&meter)
                     .with_catalog(self.catalog.clone())
                     .with_label_policy(self.policy.clone())
+                    .with_counter_series_limit(self.config.cardinality_limit)
                     .build()
             })
             .clone()

@@ -157,7 +157,8 @@ impl TestRecorderBuilder {
             &provider.meter_with_scope(business_metrics::instrumentation_scope()),
         )
         .with_catalog(self.catalog.clone())
-        .with_label_policy(self.policy);
+        .with_label_policy(self.policy)
+        .with_counter_series_limit(crate::DEFAULT_CARDINALITY_LIMIT);
         if let Some(clock) = self.clock {
             business = business.with_clock(SharedClock(clock));
         }

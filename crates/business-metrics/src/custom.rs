@@ -6,7 +6,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use opentelemetry::metrics::{Counter, Gauge, Histogram};
+use opentelemetry::metrics::{Gauge, Histogram};
 use opentelemetry::{KeyValue, Value};
 
 use crate::budget::Folded;
@@ -19,14 +19,14 @@ use crate::instruments::Factory;
 use crate::labels::Dimension;
 use crate::metrics::{string_value, BusinessMetrics};
 use crate::registry::DefinitionError;
-use crate::series::{Binding, CounterSeries, HistogramSeries, SeriesCache};
+use crate::series::{Binding, CountedInstrument, CounterSeries, HistogramSeries, SeriesCache};
 use crate::validate::{check_amount, check_level, check_measurement};
 
 /// The most attributes a service instrument has (plus `currency` for money).
 const MAX_KEY_PARTS: usize = 17;
 
 enum Otel {
-    Counter(Counter<u64>),
+    Counter(CountedInstrument),
     F64Histogram(Histogram<f64>),
     U64Histogram(Histogram<u64>),
     Gauge(Gauge<u64>),
@@ -50,7 +50,7 @@ pub(crate) struct CustomInstrument {
 impl CustomInstrument {
     pub(crate) fn new(f: &Factory<'_>, d: &InstrumentDefinition, cache_capacity: usize) -> Self {
         let otel = match d.kind {
-            DefinedKind::Counter | DefinedKind::MoneyCounter => Otel::Counter(f.counter(d.name)),
+            DefinedKind::Counter | DefinedKind::MoneyCounter => Otel::Counter(f.counted(d.name)),
             DefinedKind::Histogram => Otel::F64Histogram(f.f64_histogram(d.name)),
             DefinedKind::MoneyHistogram => Otel::U64Histogram(f.u64_histogram(d.name)),
             DefinedKind::Gauge | DefinedKind::MoneyGauge => Otel::Gauge(f.gauge(d.name)),
@@ -62,17 +62,9 @@ impl CustomInstrument {
         }
     }
 
-    pub(crate) fn flush(&self) {
-        self.series.for_each(|s| {
-            if let Series::Counter(c) = s {
-                c.flush();
-            }
-        });
-    }
-
     fn make_series(&self, attributes: Vec<KeyValue>, binding: Binding) -> Series {
         match &self.otel {
-            Otel::Counter(c) => Series::Counter(CounterSeries::new(c, attributes, binding)),
+            Otel::Counter(c) => Series::Counter(CounterSeries::new(&c.cells, attributes)),
             Otel::F64Histogram(h) => {
                 Series::F64Histogram(HistogramSeries::new(h, attributes, binding))
             }
@@ -85,7 +77,7 @@ impl CustomInstrument {
 
     fn write(&self, series: &Series, value: Value64) {
         match (series, value, &self.otel) {
-            (Series::Counter(s), Value64::U(v), Otel::Counter(c)) => s.add(c, v),
+            (Series::Counter(s), Value64::U(v), _) => s.add(v),
             (Series::F64Histogram(s), Value64::F(v), _) => s.record(v),
             (Series::U64Histogram(s), Value64::U(v), _) => s.record(v),
             (Series::Gauge(attrs), Value64::U(v), Otel::Gauge(g)) => g.record(v, attrs),

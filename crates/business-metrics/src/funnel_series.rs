@@ -2,7 +2,7 @@
 //! conversion.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 
 use opentelemetry::{KeyValue, StringValue, Value};
 
@@ -11,7 +11,7 @@ use crate::catalog::keys;
 use crate::define::FunnelDefinition;
 use crate::instruments::Instruments;
 use crate::metrics::Inner;
-use crate::series::{Binding, CounterSeries, HistogramSeries, LazyCounter, Once};
+use crate::series::{CounterSeries, HistogramSeries, LazyCounter, Once};
 
 /// Validated funnel attributes.
 #[derive(Clone, Debug)]
@@ -51,29 +51,21 @@ impl FunnelLabels {
 /// The series of one funnel context, each created on first use.
 pub(crate) struct FunnelSeries {
     pub(crate) labels: FunnelLabels,
-    binding: Binding,
     /// The funnel's steps, then its error step.
     step_values: Box<[&'static str]>,
     steps: Box<[LazyCounter]>,
     conversion_type: &'static str,
-    /// Shared by the contexts that differ only in their variant (conversions carry
-    /// no variant).
-    conversions: OnceLock<Arc<CounterSeries>>,
+    conversions: OnceLock<CounterSeries>,
     /// Shared by every context of the funnel.
     conversion_time: OnceLock<Arc<HistogramSeries<f64>>>,
     touched: Once,
 }
 
 impl FunnelSeries {
-    pub(crate) fn new(
-        definition: &FunnelDefinition,
-        labels: FunnelLabels,
-        binding: Binding,
-    ) -> Self {
+    pub(crate) fn new(definition: &FunnelDefinition, labels: FunnelLabels) -> Self {
         let step_values: Box<[&'static str]> = definition.step_values().collect();
         Self {
             labels,
-            binding,
             steps: step_values.iter().map(|_| LazyCounter::new()).collect(),
             step_values,
             conversion_type: definition.conversion_type,
@@ -102,9 +94,8 @@ impl FunnelSeries {
         let value = *self.step_values.get(position)?;
         Some(lazy.get_or_init(|| {
             CounterSeries::new(
-                &i.funnel_step,
+                &i.funnel_step.cells,
                 self.labels.attributes(StringValue::from(value)).into(),
-                self.binding,
             )
         }))
     }
@@ -113,7 +104,7 @@ impl FunnelSeries {
     #[inline]
     pub(crate) fn add_step(&self, i: &Instruments, position: usize) {
         if let Some(series) = self.step(i, position) {
-            series.add(&i.funnel_step, 1);
+            series.add(1);
         }
         self.labels.folded.count(&i.label_budget_exhausted);
     }
@@ -124,13 +115,11 @@ impl FunnelSeries {
         if !self.touched.first() {
             return;
         }
-        let i = &inner.instruments;
         for position in 0..self.steps.len() {
-            if let Some(series) = self.step(i, position) {
-                series.add(&i.funnel_step, 0);
-            }
+            // Creating a step's cell is what makes it reported.
+            let _ = self.step(&inner.instruments, position);
         }
-        self.conversions(inner).add(&i.conversions, 0);
+        let _ = self.conversions(inner);
     }
 
     /// Records a completed run: the final step and the conversion taking `secs`
@@ -152,49 +141,22 @@ impl FunnelSeries {
 
     #[inline]
     fn conversion(&self, inner: &Inner, secs: f64) {
-        let i = &inner.instruments;
         self.conversion_time
             .get_or_init(|| inner.conversion_time(self.conversion_type))
             .record(secs);
-        self.conversions(inner).add(&i.conversions, 1);
+        self.conversions(inner).add(1);
     }
 
-    /// Flushes the step series (conversions are flushed where they are shared).
-    pub(crate) fn flush_steps(&self) {
-        for step in &*self.steps {
-            if let Some(series) = step.get() {
-                series.flush();
-            }
-        }
-    }
-
+    /// The conversion series, whose cell the contexts that differ only in their
+    /// variant share (conversions carry no variant).
     fn conversions(&self, inner: &Inner) -> &CounterSeries {
         self.conversions.get_or_init(|| {
-            let series = || {
-                Arc::new(CounterSeries::new(
-                    &inner.instruments.conversions,
-                    self.labels
-                        .conversion_attributes(StringValue::from(self.conversion_type))
-                        .into(),
-                    self.binding,
-                ))
-            };
-            match self.binding {
-                // Bounded by the funnel cache: one entry per cached funnel, source and device.
-                Binding::Bound => Arc::clone(
-                    inner
-                        .conversions
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .entry((
-                            self.conversion_type,
-                            self.labels.source.clone(),
-                            self.labels.device_type,
-                        ))
-                        .or_insert_with(series),
-                ),
-                Binding::Unbound => series(),
-            }
+            CounterSeries::new(
+                &inner.instruments.conversions.cells,
+                self.labels
+                    .conversion_attributes(StringValue::from(self.conversion_type))
+                    .into(),
+            )
         })
     }
 }

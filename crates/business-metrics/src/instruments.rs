@@ -1,7 +1,7 @@
 //! The OpenTelemetry instruments of a catalog, created once per instance.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, ObservableGauge};
 use opentelemetry::{KeyValue, Value};
@@ -9,36 +9,35 @@ use opentelemetry::{KeyValue, Value};
 use crate::catalog::{keys, names};
 use crate::custom::CustomInstrument;
 use crate::define::Buckets;
-use crate::metrics::Inner;
 use crate::registry::{Catalog, CatalogEntry};
 use crate::revenue_window::RevenueWindow;
-
-/// The name of the instrument whose callback flushes the counts held by cached
-/// series before each collection. It never reports a value, so no reader exports it.
-pub(crate) const PENDING_COUNTS: &str = "business.pending_counts";
+use crate::series::{CountedInstrument, CounterCells};
 
 pub(crate) struct Instruments {
-    pub(crate) funnel_step: Counter<u64>,
-    pub(crate) conversions: Counter<u64>,
+    pub(crate) funnel_step: CountedInstrument,
+    pub(crate) conversions: CountedInstrument,
     pub(crate) time_to_conversion: Histogram<f64>,
-    pub(crate) revenue: Counter<u64>,
+    pub(crate) revenue: CountedInstrument,
     pub(crate) order_value: Histogram<u64>,
-    pub(crate) feature_usage: Counter<u64>,
+    pub(crate) feature_usage: CountedInstrument,
     pub(crate) session_duration: Histogram<f64>,
     pub(crate) active_users: Gauge<u64>,
+    /// The crate's own reports stay synchronous counters: they are rare, and
+    /// nothing records them from a hot path.
     pub(crate) rejected: Counter<u64>,
     pub(crate) label_budget_exhausted: Counter<u64>,
     /// The service's own instruments, by name.
     pub(crate) custom: HashMap<&'static str, Arc<CustomInstrument>>,
     // Held so the callbacks' registrations live as long as the instance.
     _revenue_per_minute: ObservableGauge<u64>,
-    _pending_counts: ObservableGauge<u64>,
 }
 
 /// Builds OpenTelemetry instruments from catalog entries.
 pub(crate) struct Factory<'a> {
     pub(crate) meter: &'a Meter,
     pub(crate) catalog: &'a Catalog,
+    /// How many attribute sets each counted instrument keeps a cell for.
+    pub(crate) counter_series_limit: usize,
 }
 
 impl Factory<'_> {
@@ -52,6 +51,17 @@ impl Factory<'_> {
             Some(e) => b.with_unit(e.unit).with_description(e.description).build(),
             None => b.build(),
         }
+    }
+
+    /// A counter whose counts live in the crate's cells, reported by an observable
+    /// counter of the same name.
+    pub(crate) fn counted(&self, name: &'static str) -> CountedInstrument {
+        CountedInstrument::new(
+            self.meter,
+            name,
+            self.entry(name).map(|e| (e.unit, e.description)),
+            Arc::new(CounterCells::new(self.counter_series_limit)),
+        )
     }
 
     pub(crate) fn gauge(&self, name: &'static str) -> Gauge<u64> {
@@ -86,12 +96,7 @@ impl Factory<'_> {
 }
 
 impl Instruments {
-    pub(crate) fn new(
-        f: &Factory<'_>,
-        window: &Arc<RevenueWindow>,
-        inner: Weak<Inner>,
-        cache_capacity: usize,
-    ) -> Self {
+    pub(crate) fn new(f: &Factory<'_>, window: &Arc<RevenueWindow>, cache_capacity: usize) -> Self {
         let observed = Arc::clone(window);
         let mut revenue_per_minute = f
             .meter
@@ -116,12 +121,12 @@ impl Instruments {
             })
             .build();
         Self {
-            funnel_step: f.counter(names::FUNNEL_STEP),
-            conversions: f.counter(names::CONVERSIONS),
+            funnel_step: f.counted(names::FUNNEL_STEP),
+            conversions: f.counted(names::CONVERSIONS),
             time_to_conversion: f.f64_histogram(names::TIME_TO_CONVERSION),
-            revenue: f.counter(names::REVENUE_CENTS),
+            revenue: f.counted(names::REVENUE_CENTS),
             order_value: f.u64_histogram(names::ORDER_VALUE_CENTS),
-            feature_usage: f.counter(names::FEATURE_USAGE),
+            feature_usage: f.counted(names::FEATURE_USAGE),
             session_duration: f.f64_histogram(names::SESSION_DURATION),
             active_users: f.gauge(names::ACTIVE_USERS),
             rejected: f.counter(names::REJECTED_EVENTS),
@@ -138,24 +143,6 @@ impl Instruments {
                 })
                 .collect(),
             _revenue_per_minute: revenue_per_minute,
-            _pending_counts: pending_counts(f.meter, inner),
         }
     }
-}
-
-/// The instrument that flushes `inner`'s cached series whenever a reader collects.
-/// It holds `inner` weakly: dropping the last handle flushes one last time.
-fn pending_counts(meter: &Meter, inner: Weak<Inner>) -> ObservableGauge<u64> {
-    meter
-        .u64_observable_gauge(PENDING_COUNTS)
-        .with_description(
-            "Never reported: its callback hands the counts held by pre-resolved \
-             series to their counters before each collection.",
-        )
-        .with_callback(move |_| {
-            if let Some(inner) = inner.upgrade() {
-                inner.flush();
-            }
-        })
-        .build()
 }

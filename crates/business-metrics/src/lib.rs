@@ -160,26 +160,38 @@
 //! [`BusinessMetrics`] keeps the combinations it has seen (funnel contexts; sales by
 //! currency, category, payment method and region) with their series resolved: the
 //! first event of a combination is validated and resolved, later ones are a lock-free
-//! lookup and one update per instrument, with no heap allocation. With the
-//! `bound-instruments` feature those series are the OpenTelemetry API's bound
-//! instruments, which skip the SDK's per-call attribute lookup, and a cached counter
-//! series counts in its own atomic: an observable instrument's callback,
-//! `business.pending_counts`, hands the totals to the SDK before every collection
-//! (and the last handle's drop does so once more), so every reader sees every
-//! update made before it collects. That instrument never reports a value and is
-//! never exported; a view that drops it by name would hold back the cached counts,
-//! so leave it be. Enable that feature
+//! lookup and one update per instrument, with no heap allocation.
+//!
+//! Counters (`business.funnel_step`, `business.conversions`,
+//! `business.revenue_cents`, `business.feature_usage` and the service's own
+//! counters) count in this crate's cells, one per attribute set, and are reported
+//! as what they are: observable counters whose callbacks hand the SDK each attribute
+//! set's cumulative total when a reader collects. Every update made before a
+//! collection is in it, for every reader and either temporality, and no view a
+//! service writes (renaming, dropping or re-aggregating any instrument) can hold a
+//! count back. A cell that threads contend on spreads over striped atomics, one
+//! cache line per stripe, so threads recording the same series do not take turns
+//! on a line; the revenue-per-minute window does the same. Build one instance per
+//! meter provider: two instances on one provider would report the same attribute
+//! sets twice, and the SDK keeps only one of the two totals. Each counter keeps up
+//! to 2000 attribute sets, the SDK's default cardinality limit; set
+//! [`with_counter_series_limit`](BusinessMetricsBuilder::with_counter_series_limit)
+//! to the limit your provider's streams have (`business-metrics-exporter` does).
+//! Counts on further attribute sets are summed under `otel.metric.overflow="true"`.
+//!
+//! Histograms go to the SDK as measurements. With the `bound-instruments` feature
+//! the cached ones are the OpenTelemetry API's bound histograms, which skip the
+//! SDK's per-call attribute lookup. Enable that feature
 //! only with `opentelemetry_sdk`'s `experimental_metrics_bound_instruments` (an SDK
 //! built without it drops what bound instruments record);
 //! `business-metrics-exporter` enables both. The caches hold 2048 combinations of
 //! each kind by default
 //! ([`with_series_cache_capacity`](BusinessMetricsBuilder::with_series_cache_capacity));
-//! past that, combinations are recorded the same way at the cost of a plain call.
-//! Cached series are never dropped while the instance lives: with delta temporality
-//! the SDK keeps them instead of evicting idle ones. The steps and conversions of
-//! every catalog funnel, sales, and each service instrument's attribute values are
-//! cached; conversion types no funnel records, milestones, feature usage, sessions
-//! and active users take the plain path.
+//! past that, combinations are recorded the same way at the cost of a lookup.
+//! Cached series are never dropped while the instance lives. The steps and
+//! conversions of every catalog funnel, sales, and each service instrument's
+//! attribute values are cached; conversion types no funnel records, milestones,
+//! feature usage, sessions and active users take the plain path.
 //!
 //! For the hottest paths, resolve a combination once and hold the handle, as one
 //! would hold a pre-bound instrument: [`BusinessMetrics::bind_funnel`] and

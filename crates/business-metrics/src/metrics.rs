@@ -23,12 +23,15 @@ use crate::registry::{Catalog, ENGAGEMENT_FUNNEL};
 use crate::revenue_window::{RevenueWindow, DEFAULT_MAX_REGIONS};
 use crate::sale_series::{SaleLabels, SaleSeries};
 use crate::series::{
-    bytes_eq, Binding, CounterSeries, HistogramSeries, Resolved, SeriesCache, SharedValues,
-    DEFAULT_CACHE_CAPACITY,
+    bytes_eq, Binding, HistogramSeries, Resolved, SeriesCache, SharedValues, DEFAULT_CACHE_CAPACITY,
 };
 use crate::types::{ActiveWindow, CheckoutStep, FunnelStep, DEFAULT_EXPERIMENT_VARIANT};
 use crate::validate::{check_amount, check_duration, seconds_between};
 use crate::ClosedValue;
+
+/// Default number of attribute sets each counter instrument counts separately: the
+/// OpenTelemetry SDK's default cardinality limit.
+pub(crate) const DEFAULT_COUNTER_SERIES_LIMIT: usize = 2000;
 
 /// The instrumentation scope name this crate's meter uses.
 pub const SCOPE_NAME: &str = "business-metrics";
@@ -65,8 +68,6 @@ pub(crate) fn string_value(v: Cow<'_, str>) -> StringValue {
 
 /// Order-value series by product category and currency.
 type OrderValues = HashMap<(Arc<str>, Currency), Arc<HistogramSeries<u64>>>;
-/// Conversion series by conversion type, source and device.
-type Conversions = HashMap<(&'static str, StringValue, &'static str), Arc<CounterSeries>>;
 
 pub(crate) struct Inner {
     pub(crate) instruments: Instruments,
@@ -83,34 +84,11 @@ pub(crate) struct Inner {
     values: SharedValues,
     /// Order-value series per product category and currency, shared by the cached sales.
     pub(crate) order_values: Mutex<OrderValues>,
-    /// Conversion series per conversion type, source and device, shared by the
-    /// cached funnel contexts.
-    pub(crate) conversions: Mutex<Conversions>,
     /// Time-to-conversion series per conversion type.
     conversion_times: Mutex<HashMap<&'static str, Arc<HistogramSeries<f64>>>>,
 }
 
 impl Inner {
-    /// Hands the counts of every cached counter series to the SDK. Runs before each
-    /// collection, from the callback of `business.pending_counts`.
-    pub(crate) fn flush(&self) {
-        for f in &*self.funnels {
-            f.series.for_each(FunnelSeries::flush_steps);
-        }
-        for series in self
-            .conversions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-        {
-            series.flush();
-        }
-        self.sales.for_each(SaleSeries::flush);
-        for custom in self.instruments.custom.values() {
-            custom.flush();
-        }
-    }
-
     /// The time-to-conversion series of a conversion type.
     pub(crate) fn conversion_time(
         &self,
@@ -129,14 +107,6 @@ impl Inner {
                     ))
                 }),
         )
-    }
-}
-
-impl Drop for Inner {
-    /// The last handle is gone: what its series counted since the last collection
-    /// goes to the SDK, which exports it with the next one.
-    fn drop(&mut self) {
-        self.flush();
     }
 }
 
@@ -180,6 +150,7 @@ pub struct BusinessMetricsBuilder {
     clock: Arc<dyn Clock>,
     max_regions: usize,
     cache_capacity: usize,
+    counter_series_limit: usize,
 }
 
 impl BusinessMetricsBuilder {
@@ -225,6 +196,22 @@ impl BusinessMetricsBuilder {
         self
     }
 
+    /// Sets how many attribute sets each counter instrument counts separately
+    /// (default 2000, the SDK's default cardinality limit). Counts on further
+    /// attribute sets are summed in one series with the attribute
+    /// `otel.metric.overflow="true"`, as an OpenTelemetry SDK does past its
+    /// cardinality limit. It bounds memory when label policies are set loosely.
+    ///
+    /// Set it to the cardinality limit of the meter provider's streams (the
+    /// exporter crate does): counters are observable instruments, and past its own
+    /// limit an SDK keeps only one observation for its overflow series, where this
+    /// crate's overflow cell sums them all.
+    #[must_use]
+    pub fn with_counter_series_limit(mut self, limit: usize) -> Self {
+        self.counter_series_limit = limit;
+        self
+    }
+
     /// Creates the instruments.
     #[must_use]
     pub fn build(self) -> BusinessMetrics {
@@ -237,9 +224,10 @@ impl BusinessMetricsBuilder {
         let factory = Factory {
             meter: &self.meter,
             catalog: &self.catalog,
+            counter_series_limit: self.counter_series_limit,
         };
-        let inner = Arc::new_cyclic(|weak| Inner {
-            instruments: Instruments::new(&factory, &window, weak.clone(), cache_capacity),
+        let inner = Arc::new(Inner {
+            instruments: Instruments::new(&factory, &window, cache_capacity),
             catalog: self.catalog.clone(),
             policy: self.policy,
             budgets,
@@ -257,7 +245,6 @@ impl BusinessMetricsBuilder {
             sales: SeriesCache::new(cache_capacity),
             values: SharedValues::new(cache_capacity),
             order_values: Mutex::new(HashMap::new()),
-            conversions: Mutex::new(HashMap::new()),
             conversion_times: Mutex::new(HashMap::new()),
         });
         BusinessMetrics { inner }
@@ -275,6 +262,7 @@ impl BusinessMetrics {
             clock: Arc::new(SystemClock),
             max_regions: DEFAULT_MAX_REGIONS,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            counter_series_limit: DEFAULT_COUNTER_SERIES_LIMIT,
         }
     }
 
@@ -493,21 +481,16 @@ impl BusinessMetrics {
         if !labels.folded.is_empty() {
             // Not cached: the cache keeps its room for the values within budget.
             return Ok(Resolved::Owned(Arc::new(FunnelSeries::new(
-                definition,
-                labels,
-                Binding::Unbound,
+                definition, labels,
             ))));
         }
         Ok(
-            match cache.series.insert_with(key, || {
-                FunnelSeries::new(definition, labels.clone(), Binding::Bound)
-            }) {
+            match cache
+                .series
+                .insert_with(key, || FunnelSeries::new(definition, labels.clone()))
+            {
                 Some(series) => Resolved::Cached(series),
-                None => Resolved::Owned(Arc::new(FunnelSeries::new(
-                    definition,
-                    labels,
-                    Binding::Unbound,
-                ))),
+                None => Resolved::Owned(Arc::new(FunnelSeries::new(definition, labels))),
             },
         )
     }
@@ -575,7 +558,8 @@ impl BusinessMetrics {
         self.inner
             .instruments
             .funnel_step
-            .add(1, &labels.attributes(step));
+            .cells
+            .add(1, labels.attributes(step));
         self.count_folded(&labels.folded);
         self.count_folded(folded);
     }
@@ -643,9 +627,9 @@ impl BusinessMetrics {
                 Value::String(conversion_type.clone()),
             )],
         );
-        i.conversions.add(
+        i.conversions.cells.add(
             1,
-            &[
+            [
                 KeyValue::new(keys::CONVERSION_TYPE, Value::String(conversion_type)),
                 KeyValue::new(keys::SOURCE, Value::String(source)),
                 KeyValue::new(keys::DEVICE_TYPE, ctx.device_type.as_str()),
@@ -771,9 +755,9 @@ impl BusinessMetrics {
         user_tier: ClosedValue,
         is_new_user: bool,
     ) {
-        self.inner.instruments.feature_usage.add(
+        self.inner.instruments.feature_usage.cells.add(
             1,
-            &[
+            [
                 KeyValue::new(keys::FEATURE_NAME, Value::String(feature)),
                 KeyValue::new(keys::USER_TIER, user_tier.as_str()),
                 KeyValue::new(

@@ -2,12 +2,13 @@
 //! and currency (minor units of different currencies are never summed).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::time::Instant;
 
 use crate::clock::Clock;
 use crate::currency::Currency;
 use crate::labels::LabelPolicy;
+use crate::series::{index, probe, rehash, stripe_count, Padded};
 
 /// Length of the window, in one-second buckets.
 pub(crate) const WINDOW_SECS: usize = 60;
@@ -71,13 +72,76 @@ type Key = (Arc<str>, Currency);
 
 /// One region's sums in one currency, shared between the window and the cached
 /// sales of the region.
+///
+/// One ring until two threads collide on it; then one ring per stripe, each on
+/// its own cache lines, picked by the adding thread's probe (as the counters'
+/// cells do), so threads recording sales in one region do not take turns on one
+/// lock. The total sums every ring.
 #[derive(Debug)]
-pub(crate) struct RegionSums(Mutex<Ring>);
+pub(crate) struct RegionSums {
+    ring: Mutex<Ring>,
+    stripes: OnceLock<Box<[Padded<Mutex<Ring>>]>>,
+}
+
+fn lock(ring: &Mutex<Ring>) -> MutexGuard<'_, Ring> {
+    // A panic elsewhere while holding the lock leaves the sums usable.
+    ring.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 impl RegionSums {
-    fn lock(&self) -> MutexGuard<'_, Ring> {
-        // A panic elsewhere while holding the lock leaves the sums usable.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    fn new(now: u64) -> Self {
+        Self {
+            ring: Mutex::new(Ring::new(now)),
+            stripes: OnceLock::new(),
+        }
+    }
+
+    #[inline]
+    fn add(&self, now: u64, amount: u64) {
+        if let Some(stripes) = self.stripes.get() {
+            Self::add_to_stripe(stripes, now, amount);
+            return;
+        }
+        match self.ring.try_lock() {
+            Ok(mut ring) => ring.add(now, amount),
+            Err(TryLockError::Poisoned(e)) => e.into_inner().add(now, amount),
+            Err(TryLockError::WouldBlock) => self.contended(now, amount),
+        }
+    }
+
+    #[cold]
+    fn contended(&self, now: u64, amount: u64) {
+        let stripes = self.stripes.get_or_init(|| {
+            (0..stripe_count())
+                .map(|_| Padded(Mutex::new(Ring::new(now))))
+                .collect()
+        });
+        Self::add_to_stripe(stripes, now, amount);
+    }
+
+    #[inline]
+    fn add_to_stripe(stripes: &[Padded<Mutex<Ring>>], now: u64, amount: u64) {
+        let Some(stripe) = stripes.get(index(probe(), stripes.len())) else {
+            return;
+        };
+        match stripe.0.try_lock() {
+            Ok(mut ring) => ring.add(now, amount),
+            Err(TryLockError::Poisoned(e)) => e.into_inner().add(now, amount),
+            Err(TryLockError::WouldBlock) => {
+                // Another thread shares this stripe: wait for it, and move on next time.
+                lock(&stripe.0).add(now, amount);
+                rehash();
+            }
+        }
+    }
+
+    fn total(&self, now: u64) -> u64 {
+        let first = lock(&self.ring).total(now);
+        self.stripes.get().map_or(first, |stripes| {
+            stripes
+                .iter()
+                .fold(first, |acc, s| acc.saturating_add(lock(&s.0).total(now)))
+        })
     }
 }
 
@@ -110,14 +174,14 @@ impl RevenueWindow {
         at.saturating_duration_since(self.origin).as_secs()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Key, Arc<RegionSums>>> {
+    fn regions(&self) -> MutexGuard<'_, HashMap<Key, Arc<RegionSums>>> {
         self.regions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The sums of `region` in `currency`, created if absent (or those of `other`
     /// in that currency past the limit).
     pub(crate) fn region(&self, region: &str, currency: Currency) -> Arc<RegionSums> {
-        let mut regions = self.lock();
+        let mut regions = self.regions();
         if let Some(sums) = regions.get(&(Arc::from(region), currency)) {
             return Arc::clone(sums);
         }
@@ -130,14 +194,14 @@ impl RevenueWindow {
         Arc::clone(
             regions
                 .entry(key)
-                .or_insert_with(|| Arc::new(RegionSums(Mutex::new(Ring::new(now))))),
+                .or_insert_with(|| Arc::new(RegionSums::new(now))),
         )
     }
 
     /// Adds `amount` to a region's sums at the instant `at` (of this window's clock).
     pub(crate) fn add_at(&self, sums: &RegionSums, at: Instant, amount: u64) {
         let now = self.second(at);
-        sums.lock().add(now, amount);
+        sums.add(now, amount);
     }
 
     /// Adds `amount` to `region` now.
@@ -151,12 +215,10 @@ impl RevenueWindow {
     /// ones), sorted by region, then currency.
     pub(crate) fn snapshot(&self) -> Vec<(Arc<str>, Currency, u64)> {
         let now = self.second(self.clock.now());
-        let regions = self.lock();
+        let regions = self.regions();
         let mut out: Vec<_> = regions
             .iter()
-            .map(|((region, currency), sums)| {
-                (Arc::clone(region), *currency, sums.lock().total(now))
-            })
+            .map(|((region, currency), sums)| (Arc::clone(region), *currency, sums.total(now)))
             .collect();
         out.sort_unstable_by(|a, b| (&a.0, a.1.code()).cmp(&(&b.0, b.1.code())));
         out

@@ -59,7 +59,7 @@ impl SaleSeries {
         };
         Self {
             revenue: CounterSeries::new(
-                &i.revenue,
+                &i.revenue.cells,
                 vec![
                     KeyValue::new(keys::PRODUCT_CATEGORY, Value::String(category.clone())),
                     KeyValue::new(
@@ -69,7 +69,6 @@ impl SaleSeries {
                     KeyValue::new(keys::REGION, Value::String(labels.region.clone())),
                     KeyValue::new(keys::CURRENCY, labels.currency.code()),
                 ],
-                binding,
             ),
             order_value,
             region: inner.window.region(labels.region.as_str(), labels.currency),
@@ -82,11 +81,7 @@ impl SaleSeries {
     pub(crate) fn add(&self, inner: &Inner, amount: u64, at: Instant) {
         self.order_value.record(amount);
         inner.window.add_at(&self.region, at, amount);
-        self.revenue.add(&inner.instruments.revenue, amount);
+        self.revenue.add(amount);
         self.folded.count(&inner.instruments.label_budget_exhausted);
-    }
-
-    pub(crate) fn flush(&self) {
-        self.revenue.flush();
     }
 }

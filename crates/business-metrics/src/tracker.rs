@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::define::Funnel;
@@ -11,6 +10,7 @@ use crate::error::RecordError;
 use crate::funnel_series::FunnelSeries;
 use crate::input::{FunnelContext, Revenue};
 use crate::metrics::BusinessMetrics;
+use crate::series::Resolved;
 use crate::types::CheckoutStep;
 use crate::validate::{check_duration, seconds_between};
 
@@ -19,32 +19,39 @@ use crate::validate::{check_duration, seconds_between};
 /// Created by [`BusinessMetrics::track`] (or [`BusinessMetrics::checkout`]), which
 /// validates the context once and creates the funnel's series at 0; the steps
 /// themselves cannot fail.
-pub struct FunnelTracker<F: Funnel> {
-    metrics: BusinessMetrics,
-    series: Arc<FunnelSeries>,
+///
+/// A tracker borrows the [`BusinessMetrics`] it came from: creating and dropping
+/// one writes nothing that other threads' trackers read, so a tracker per request
+/// costs the same on every core of a busy machine. To carry a session's checkout
+/// from one request to the next, keep its context and start instant and call
+/// [`checkout`](BusinessMetrics::checkout) again (a lookup, no new validation); for
+/// a handle to keep, see [`BusinessMetrics::bind_funnel`].
+pub struct FunnelTracker<'m, F: Funnel> {
+    metrics: &'m BusinessMetrics,
+    series: Resolved<'m, FunnelSeries>,
     session_start: Instant,
     _funnel: PhantomData<fn(F)>,
 }
 
 /// Records one session's way through the checkout funnel.
-pub type CheckoutTracker = FunnelTracker<CheckoutStep>;
+pub type CheckoutTracker<'m> = FunnelTracker<'m, CheckoutStep>;
 
-impl<F: Funnel> Clone for FunnelTracker<F> {
+impl<F: Funnel> Clone for FunnelTracker<'_, F> {
     fn clone(&self) -> Self {
         Self {
-            metrics: self.metrics.clone(),
-            series: Arc::clone(&self.series),
+            metrics: self.metrics,
+            series: self.series.clone(),
             session_start: self.session_start,
             _funnel: PhantomData,
         }
     }
 }
 
-impl<F: Funnel> fmt::Debug for FunnelTracker<F> {
+impl<F: Funnel> fmt::Debug for FunnelTracker<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FunnelTracker")
             .field("funnel", &F::DEFINITION.name)
-            .field("series", &self.series)
+            .field("series", self.series.get())
             .field("session_start", &self.session_start)
             .finish()
     }
@@ -61,12 +68,12 @@ impl BusinessMetrics {
         &self,
         ctx: &FunnelContext<'_>,
         session_start: Instant,
-    ) -> Result<FunnelTracker<F>, RecordError> {
+    ) -> Result<FunnelTracker<'_, F>, RecordError> {
         let series = self.rejected(self.funnel_series::<F>(ctx))?;
         series.get().touch(self.inner());
         Ok(FunnelTracker {
-            metrics: self.clone(),
-            series: series.into_arc(),
+            metrics: self,
+            series,
             session_start,
             _funnel: PhantomData,
         })
@@ -80,12 +87,12 @@ impl BusinessMetrics {
         &self,
         ctx: &FunnelContext<'_>,
         session_start: Instant,
-    ) -> Result<CheckoutTracker, RecordError> {
+    ) -> Result<CheckoutTracker<'_>, RecordError> {
         self.track(ctx, session_start)
     }
 }
 
-impl<F: Funnel> FunnelTracker<F> {
+impl<F: Funnel> FunnelTracker<'_, F> {
     /// When the session started.
     #[must_use]
     pub fn session_start(&self) -> Instant {
@@ -96,14 +103,15 @@ impl<F: Funnel> FunnelTracker<F> {
     #[inline]
     pub fn step(&self, step: F) {
         self.series
+            .get()
             .add_step(&self.metrics.inner().instruments, step.position());
     }
 
     /// Records a failed run: the funnel's error step.
     pub fn failed(&self) {
-        self.series.add_step(
+        self.series.get().add_step(
             &self.metrics.inner().instruments,
-            self.series.error_position(),
+            self.series.get().error_position(),
         );
     }
 
@@ -113,9 +121,9 @@ impl<F: Funnel> FunnelTracker<F> {
     /// # Errors
     /// A session start in the future; then nothing is recorded.
     pub fn completed(&self) -> Result<(), RecordError> {
-        let m = &self.metrics;
+        let m = self.metrics;
         let secs = m.rejected(self.elapsed(m.now()))?;
-        self.series.complete(m.inner(), secs);
+        self.series.get().complete(m.inner(), secs);
         Ok(())
     }
 
@@ -127,7 +135,7 @@ impl<F: Funnel> FunnelTracker<F> {
     }
 }
 
-impl FunnelTracker<CheckoutStep> {
+impl FunnelTracker<'_, CheckoutStep> {
     /// Records `cart_view`: the funnel's entry.
     pub fn cart_view(&self) {
         self.step(CheckoutStep::CartView);
@@ -155,13 +163,13 @@ impl FunnelTracker<CheckoutStep> {
     /// Anything [`BusinessMetrics::record_revenue`] refuses, or a session start in the
     /// future; then nothing is recorded.
     pub fn purchase_completed(&self, revenue: &Revenue<'_>) -> Result<(), RecordError> {
-        let m = &self.metrics;
+        let m = self.metrics;
         let now = m.now();
         let (secs, (amount, sale)) = m.rejected(
             self.elapsed(now)
                 .and_then(|secs| Ok((secs, m.sale(revenue)?))),
         )?;
-        self.series.complete(m.inner(), secs);
+        self.series.get().complete(m.inner(), secs);
         sale.get().add(m.inner(), amount, now);
         Ok(())
     }

@@ -1,8 +1,9 @@
-//! Cached counter series count in their own atomics and hand the totals to the SDK
-//! before each collection. These tests hold that hand-over to what a user relies
-//! on: every update made before a collection is in it, whichever reader collects,
-//! with delta temporality too, while other threads record, and after the last
-//! handle is dropped. The instrument that drives the hand-over is never exported.
+//! Counters count in the crate's own cells and report cumulative totals from an
+//! observable counter's callback. These tests hold that to what a user relies on:
+//! every update made before a collection is in it, whichever reader collects, with
+//! delta temporality too, while other threads record, after the last handle is
+//! dropped, and whatever views the service writes for other instruments. Nothing
+//! but the contract's instruments is exported.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -115,7 +116,7 @@ fn a_collection_right_after_recording_holds_every_update() {
 }
 
 #[test]
-fn the_instrument_that_hands_counts_over_is_never_exported() {
+fn only_the_contract_instruments_are_exported() {
     let exporter = InMemoryMetricExporter::default();
     let provider = provider_with(&[&exporter]);
     let m = metrics_on(&provider);
@@ -225,14 +226,87 @@ fn collections_racing_recording_threads_lose_nothing() {
 }
 
 #[test]
-fn a_second_instance_on_the_same_meter_hands_over_its_own_counts() {
+fn clones_of_one_instance_count_into_the_same_series() {
     let exporter = InMemoryMetricExporter::default();
     let provider = provider_with(&[&exporter]);
-    let meter = provider.meter_with_scope(business_metrics::instrumentation_scope());
-    let one = BusinessMetrics::new(&meter);
-    let two = BusinessMetrics::new(&meter);
+    let one = metrics_on(&provider);
+    let two = one.clone();
     purchases(&one, 2, 10);
     purchases(&two, 3, 10);
+    // A one-off call on the same attribute sets lands in the same cells.
+    one.record_conversion("purchase", &CTX, 2.0).unwrap();
     provider.force_flush().unwrap();
-    assert_eq!(totals(&exporter), [Some(5), Some(5), Some(50)]);
+    assert_eq!(totals(&exporter), [Some(5), Some(6), Some(50)]);
+}
+
+#[test]
+fn views_that_rename_or_drop_other_instruments_hold_no_count_back() {
+    use opentelemetry_sdk::metrics::{Aggregation, Instrument, Stream};
+    let exporter = InMemoryMetricExporter::default();
+    // A service's views: every instrument but the three counters read below is
+    // dropped or renamed, the crate's own reports included.
+    let provider = SdkMeterProvider::builder()
+        .with_reader(PeriodicReader::builder(exporter.clone()).build())
+        .with_view(|i: &Instrument| {
+            let kept = [names::FUNNEL_STEP, names::CONVERSIONS, names::REVENUE_CENTS];
+            if kept.contains(&i.name()) {
+                return None;
+            }
+            if i.name().ends_with("_cents") || i.name().contains("time") {
+                return Stream::builder()
+                    .with_name(format!("renamed.{}", i.name()))
+                    .build()
+                    .ok();
+            }
+            Stream::builder()
+                .with_aggregation(Aggregation::Drop)
+                .build()
+                .ok()
+        })
+        .build();
+    let m = metrics_on(&provider);
+    purchases(&m, 4, 250);
+    provider.force_flush().unwrap();
+    assert_eq!(totals(&exporter), [Some(4), Some(4), Some(1_000)]);
+    let exported = names_exported(&exporter);
+    assert!(
+        exported
+            .iter()
+            .any(|n| n == "renamed.business.order_value_cents")
+            && exported
+                .iter()
+                .any(|n| n == "renamed.business.time_to_conversion"),
+        "{exported:?}"
+    );
+    assert!(!exported.iter().any(|n| n == names::REJECTED_EVENTS));
+    purchases(&m, 1, 250);
+    provider.force_flush().unwrap();
+    assert_eq!(totals(&exporter), [Some(5), Some(5), Some(1_250)]);
+}
+
+#[test]
+fn a_view_renaming_the_counters_themselves_keeps_every_count() {
+    use opentelemetry_sdk::metrics::{Instrument, Stream};
+    let exporter = InMemoryMetricExporter::default();
+    let provider = SdkMeterProvider::builder()
+        .with_reader(PeriodicReader::builder(exporter.clone()).build())
+        .with_view(|i: &Instrument| {
+            (i.name() == names::CONVERSIONS)
+                .then(|| Stream::builder().with_name("shop.orders").build().ok())
+                .flatten()
+        })
+        .build();
+    let m = metrics_on(&provider);
+    purchases(&m, 3, 100);
+    provider.force_flush().unwrap();
+    let batches = exporter.get_finished_metrics().unwrap();
+    let last = batches.last().unwrap();
+    assert_eq!(
+        u64_point(last, "shop.orders", ("conversion_type", "purchase")),
+        Some(3)
+    );
+    assert_eq!(
+        u64_point(last, names::CONVERSIONS, ("source", "direct")),
+        None
+    );
 }

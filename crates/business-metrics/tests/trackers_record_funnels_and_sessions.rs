@@ -26,7 +26,7 @@ fn ctx_attrs(step: &str) -> [(&str, &str); 5] {
     ]
 }
 
-fn google_ads_checkout(h: &Harness) -> business_metrics::CheckoutTracker {
+fn google_ads_checkout(h: &Harness) -> business_metrics::CheckoutTracker<'_> {
     h.metrics
         .checkout(
             &FunnelContext::new("google_ads", DeviceType::Mobile),

@@ -1,13 +1,15 @@
-//! The handles a pre-resolved series writes through: counters, histograms, and the
-//! flags that create series on first use.
+//! The handles a pre-resolved series writes through: counter cells, histograms,
+//! and the flags that create series on first use.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use opentelemetry::metrics::{Counter, Histogram};
+use opentelemetry::metrics::Histogram;
 use opentelemetry::KeyValue;
 
-/// Whether a series binds its instrument handles.
+use super::cells::{CounterCell, CounterCells};
+
+/// Whether a histogram series binds its instrument handle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Binding {
     /// Bind (with the `bound-instruments` feature; otherwise the same as `Unbound`).
@@ -16,69 +18,21 @@ pub(crate) enum Binding {
     Unbound,
 }
 
-/// One counter series. It does not hold its instrument: each update names it, so a
-/// series kept in a cache stays small.
-///
-/// A bound series counts in its own atomic and hands the total to the SDK's bound
-/// counter when [`flush`](Self::flush) runs, which [`BusinessMetrics`] arranges
-/// before every collection (an observable instrument's callback runs ahead of the
-/// collection of every reader). An update is then one uncontended atomic add. The
-/// exported values are the same: a collection sees every update made before it.
-///
-/// [`BusinessMetrics`]: crate::BusinessMetrics
-pub(crate) enum CounterSeries {
-    #[cfg(feature = "bound-instruments")]
-    Bound {
-        bound: opentelemetry::metrics::BoundCounter<u64>,
-        pending: std::sync::atomic::AtomicU64,
-    },
-    Unbound(Box<[KeyValue]>),
-}
+/// One counter series: its attribute set's cell, shared with every other path
+/// that records on the same attribute set.
+pub(crate) struct CounterSeries(Arc<CounterCell>);
 
 impl CounterSeries {
-    /// A series of `counter` with `attributes` (sorted by key here, so the SDK stores
-    /// the set once).
-    pub(crate) fn new(counter: &Counter<u64>, attributes: Vec<KeyValue>, binding: Binding) -> Self {
-        let attributes = sorted(attributes);
-        #[cfg(feature = "bound-instruments")]
-        if binding == Binding::Bound {
-            return Self::Bound {
-                bound: counter.bind(&attributes),
-                pending: std::sync::atomic::AtomicU64::new(0),
-            };
-        }
-        #[cfg(not(feature = "bound-instruments"))]
-        let _ = (counter, binding);
-        Self::Unbound(attributes.into_boxed_slice())
+    /// The series of `attributes` among `cells`. The cell exists from now on, so
+    /// the series is reported (at 0) from the next collection.
+    pub(crate) fn new(cells: &CounterCells, attributes: Vec<KeyValue>) -> Self {
+        Self(cells.cell(attributes))
     }
 
-    /// Adds `value`; `counter` is the instrument the series was made from. Adding 0
-    /// goes to the SDK at once, so the series exists from then on.
+    /// Adds `value`.
     #[inline]
-    pub(crate) fn add(&self, counter: &Counter<u64>, value: u64) {
-        match self {
-            #[cfg(feature = "bound-instruments")]
-            Self::Bound { bound, pending } => {
-                if value == 0 {
-                    bound.add(0);
-                } else {
-                    // Wraps as the SDK's own sum does; a flush empties it long before.
-                    pending.fetch_add(value, Ordering::Relaxed);
-                }
-            }
-            Self::Unbound(attributes) => counter.add(value, attributes),
-        }
-    }
-
-    /// Hands what a bound series has counted since the last flush to the SDK.
-    pub(crate) fn flush(&self) {
-        #[cfg(feature = "bound-instruments")]
-        if let Self::Bound { bound, pending } = self {
-            let value = pending.swap(0, Ordering::Relaxed);
-            if value > 0 {
-                bound.add(value);
-            }
-        }
+    pub(crate) fn add(&self, value: u64) {
+        self.0.add(value);
     }
 }
 

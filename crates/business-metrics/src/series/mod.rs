@@ -5,12 +5,14 @@
 //! first event of a combination pays for validation and the SDK's attribute lookup,
 //! and every later one is a cache probe plus one update per instrument.
 //!
-//! With the `bound-instruments` feature, cached series hold the OpenTelemetry API's
-//! bound instruments (`Counter::bind`, `Histogram::bind`): a histogram update is
-//! then a direct write into the SDK's aggregator, and a counter update one atomic
-//! add that the series hands to its bound counter before each collection (see
-//! [`CounterSeries`]). Without it, they hold a pre-built, key-sorted attribute
-//! slice, which saves validation and allocation but leaves the SDK's per-call lookup.
+//! Counters count in the crate's own cells, one per attribute set ([`CounterCells`]),
+//! reported by an observable counter's callback as cumulative totals; a cell that
+//! threads contend on spreads over striped atomics, so threads recording the same
+//! series do not share a cache line. With the `bound-instruments` feature, cached
+//! histogram series hold the OpenTelemetry API's bound histograms
+//! (`Histogram::bind`), a direct write into the SDK's aggregator; without it, a
+//! pre-built, key-sorted attribute slice, which saves validation and allocation but
+//! leaves the SDK's per-call lookup.
 //!
 //! The caches never evict: an entry lives as long as its [`BusinessMetrics`]. Past
 //! their capacity, combinations are recorded on the uncached path, which behaves the
@@ -19,12 +21,16 @@
 //!
 //! [`BusinessMetrics`]: crate::BusinessMetrics
 
+mod cells;
 mod handles;
 mod interner;
+mod striped;
 mod table;
 
+pub(crate) use cells::{CountedInstrument, CounterCells};
 pub(crate) use handles::{Binding, CounterSeries, HistogramSeries, LazyCounter, Once};
 pub(crate) use interner::SharedValues;
+pub(crate) use striped::{index, probe, rehash, stripe_count, Padded};
 pub(crate) use table::{
     bytes_eq, Resolved, SeriesCache, DEFAULT_CACHE_CAPACITY, MAX_CACHE_CAPACITY,
 };

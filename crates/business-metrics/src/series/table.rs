@@ -104,15 +104,6 @@ impl<V> SeriesCache<V> {
         None
     }
 
-    /// Calls `f` on every entry.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&V)) {
-        for slot in &*self.slots {
-            if let Some(entry) = slot.get() {
-                f(&entry.value);
-            }
-        }
-    }
-
     /// The entry for `key`, created by `make` if absent. `None` when the cache is full
     /// (or disabled); then `make` is not called.
     pub(crate) fn insert_with(&self, key: &[&str], make: impl FnOnce() -> V) -> Option<&Arc<V>> {
@@ -260,6 +251,15 @@ fn finish(mut h: u64) -> u64 {
 pub(crate) enum Resolved<'a, V> {
     Cached(&'a Arc<V>),
     Owned(Arc<V>),
+}
+
+impl<V> Clone for Resolved<'_, V> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Cached(v) => Self::Cached(v),
+            Self::Owned(v) => Self::Owned(Arc::clone(v)),
+        }
+    }
 }
 
 impl<V> Resolved<'_, V> {

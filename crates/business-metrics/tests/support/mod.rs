@@ -175,12 +175,14 @@ impl Harness {
             &provider,
             business_metrics::instrumentation_scope(),
         );
-        let metrics = configure(
-            BusinessMetrics::builder(&meter)
-                .with_label_policy(policy)
-                .with_clock(clock.clone()),
-        )
-        .build();
+        let mut builder = BusinessMetrics::builder(&meter)
+            .with_label_policy(policy)
+            .with_clock(clock.clone());
+        if let Some(limit) = cardinality_limit {
+            // Counters count past the limit in their own overflow cell, as the SDK does.
+            builder = builder.with_counter_series_limit(limit);
+        }
+        let metrics = configure(builder).build();
         Self {
             provider,
             exporter,
