@@ -739,7 +739,7 @@ impl Metric {
             AggregatedMetrics::F64(d) => (NumberType::F64, convert(d, Number::F64)),
         };
         if series.is_empty() {
-            // An instrument that never reported, like `business.pending_counts`.
+            // An instrument with no data point (e.g. a gauge never set).
             return None;
         }
         series.sort_by(|a, b| a.attributes.cmp(&b.attributes));
