@@ -15,7 +15,6 @@ mod support;
 
 use business_metrics::catalog::names;
 use business_metrics::{BusinessMetrics, CheckoutStep, DeviceType, FunnelContext, Sale};
-use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::{
     InMemoryMetricExporter, InMemoryMetricExporterBuilder, PeriodicReader, SdkMeterProvider,
