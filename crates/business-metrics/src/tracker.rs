@@ -21,16 +21,32 @@ use crate::validate::{check_duration, seconds_between};
 /// themselves cannot fail.
 ///
 /// A tracker borrows the [`BusinessMetrics`] it came from: creating and dropping
-/// one writes nothing that other threads' trackers read, so a tracker per request
-/// costs the same on every core of a busy machine. To carry a session's checkout
-/// from one request to the next, keep its context and start instant and call
-/// [`checkout`](BusinessMetrics::checkout) again (a lookup, no new validation); for
-/// a handle to keep, see [`BusinessMetrics::bind_funnel`].
+/// one writes nothing that other threads' trackers read (no reference count), so a
+/// tracker per request costs the same on every core of a busy machine. To keep a
+/// session's run between requests (in a session store), turn it into a tracker
+/// that owns its handles with [`into_owned`](Self::into_owned).
 pub struct FunnelTracker<'m, F: Funnel> {
-    metrics: &'m BusinessMetrics,
+    metrics: Held<'m>,
     series: Resolved<'m, FunnelSeries>,
     session_start: Instant,
     _funnel: PhantomData<fn(F)>,
+}
+
+/// The instance a tracker records on: borrowed, or owned by a kept tracker.
+#[derive(Clone)]
+enum Held<'m> {
+    Borrowed(&'m BusinessMetrics),
+    Owned(BusinessMetrics),
+}
+
+impl Held<'_> {
+    #[inline]
+    fn get(&self) -> &BusinessMetrics {
+        match self {
+            Self::Borrowed(m) => m,
+            Self::Owned(m) => m,
+        }
+    }
 }
 
 /// Records one session's way through the checkout funnel.
@@ -39,7 +55,7 @@ pub type CheckoutTracker<'m> = FunnelTracker<'m, CheckoutStep>;
 impl<F: Funnel> Clone for FunnelTracker<'_, F> {
     fn clone(&self) -> Self {
         Self {
-            metrics: self.metrics,
+            metrics: self.metrics.clone(),
             series: self.series.clone(),
             session_start: self.session_start,
             _funnel: PhantomData,
@@ -72,7 +88,7 @@ impl BusinessMetrics {
         let series = self.rejected(self.funnel_series::<F>(ctx))?;
         series.get().touch(self.inner());
         Ok(FunnelTracker {
-            metrics: self,
+            metrics: Held::Borrowed(self),
             series,
             session_start,
             _funnel: PhantomData,
@@ -93,6 +109,19 @@ impl BusinessMetrics {
 }
 
 impl<F: Funnel> FunnelTracker<'_, F> {
+    /// The same run, owning its handles, to keep beyond the borrow of the
+    /// instance (in a session store between requests). It costs one reference
+    /// count each on the instance and the context's series.
+    #[must_use]
+    pub fn into_owned(self) -> FunnelTracker<'static, F> {
+        FunnelTracker {
+            metrics: Held::Owned(self.metrics.get().clone()),
+            series: Resolved::Owned(self.series.into_arc()),
+            session_start: self.session_start,
+            _funnel: PhantomData,
+        }
+    }
+
     /// When the session started.
     #[must_use]
     pub fn session_start(&self) -> Instant {
@@ -104,13 +133,13 @@ impl<F: Funnel> FunnelTracker<'_, F> {
     pub fn step(&self, step: F) {
         self.series
             .get()
-            .add_step(&self.metrics.inner().instruments, step.position());
+            .add_step(&self.metrics.get().inner().instruments, step.position());
     }
 
     /// Records a failed run: the funnel's error step.
     pub fn failed(&self) {
         self.series.get().add_step(
-            &self.metrics.inner().instruments,
+            &self.metrics.get().inner().instruments,
             self.series.get().error_position(),
         );
     }
@@ -121,7 +150,7 @@ impl<F: Funnel> FunnelTracker<'_, F> {
     /// # Errors
     /// A session start in the future; then nothing is recorded.
     pub fn completed(&self) -> Result<(), RecordError> {
-        let m = self.metrics;
+        let m = self.metrics.get();
         let secs = m.rejected(self.elapsed(m.now()))?;
         self.series.get().complete(m.inner(), secs);
         Ok(())
@@ -163,7 +192,7 @@ impl FunnelTracker<'_, CheckoutStep> {
     /// Anything [`BusinessMetrics::record_revenue`] refuses, or a session start in the
     /// future; then nothing is recorded.
     pub fn purchase_completed(&self, revenue: &Revenue<'_>) -> Result<(), RecordError> {
-        let m = self.metrics;
+        let m = self.metrics.get();
         let now = m.now();
         let (secs, (amount, sale)) = m.rejected(
             self.elapsed(now)

@@ -44,15 +44,18 @@ impl SaasMetrics {
         &self.business
     }
 
-    /// Starts tracking a visitor's signup from now; records nothing yet.
+    /// Starts tracking a visitor's signup from now; records nothing yet. The run
+    /// owns its handles, so the visit store can keep it between requests.
     ///
     /// # Errors
     /// A source or experiment variant refused by the label policy.
     pub fn signup(
         &self,
         visitor: &FunnelContext<'_>,
-    ) -> Result<FunnelTracker<SignupStep>, RecordError> {
-        self.business.track(visitor, self.business.now())
+    ) -> Result<FunnelTracker<'static, SignupStep>, RecordError> {
+        self.business
+            .track(visitor, self.business.now())
+            .map(FunnelTracker::into_owned)
     }
 
     /// A trial of `plan` was registered.

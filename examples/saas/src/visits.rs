@@ -10,8 +10,9 @@ use crate::definitions::SignupStep;
 /// fails or goes idle.
 #[derive(Debug)]
 pub struct Visit {
-    /// The signup funnel run, with the visitor's source, device and variant.
-    pub signup: FunnelTracker<SignupStep>,
+    /// The signup funnel run, with the visitor's source, device and variant
+    /// (owning its handles, as it outlives the request that started it).
+    pub signup: FunnelTracker<'static, SignupStep>,
     /// When the visitor arrived: a subscription's customer is new for a week from
     /// then.
     pub arrived: SystemTime,

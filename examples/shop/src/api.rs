@@ -172,7 +172,8 @@ pub async fn create_session(
     let metrics = state.metrics();
     let mut funnel = FunnelContext::new(&req.source, device_type);
     funnel.experiment_variant = req.experiment_variant.as_deref();
-    let checkout = metrics.checkout(&funnel, metrics.now())?;
+    // The session store keeps the run between requests: it owns its handles.
+    let checkout = metrics.checkout(&funnel, metrics.now())?.into_owned();
     let engagement = metrics.engagement(
         &EngagementContext {
             user_tier,

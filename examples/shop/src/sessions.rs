@@ -13,7 +13,7 @@ use crate::error::AppError;
 #[derive(Debug)]
 pub struct Session {
     /// The checkout funnel, with the session's source, device and variant.
-    pub checkout: CheckoutTracker,
+    pub checkout: CheckoutTracker<'static>,
     /// Feature usage, milestones and the session duration (recorded when the last
     /// reference to the session goes, if not ended before).
     pub engagement: EngagementSession,
@@ -24,7 +24,11 @@ pub struct Session {
 
 impl Session {
     /// A session seen now.
-    pub fn new(checkout: CheckoutTracker, engagement: EngagementSession, region: String) -> Self {
+    pub fn new(
+        checkout: CheckoutTracker<'static>,
+        engagement: EngagementSession,
+        region: String,
+    ) -> Self {
         Self {
             checkout,
             engagement,
@@ -153,7 +157,7 @@ mod tests {
             is_new_user: false,
         };
         Session::new(
-            m.checkout(&funnel, m.now()).unwrap(),
+            m.checkout(&funnel, m.now()).unwrap().into_owned(),
             m.engagement(&engagement, &funnel).unwrap(),
             "eu".to_owned(),
         )
