@@ -31,7 +31,6 @@ use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use business_metrics::BusinessMetrics;
 use criterion::measurement::WallTime;
 use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput,
@@ -40,7 +39,7 @@ use serde_json::json;
 
 use common::exposition::{check_series, count_series};
 use common::peers::{
-    in_memory_provider, record_calls, Bound, Floor, Project, PromCrate, RawSdk, RawSdkPrometheus,
+    in_memory_provider, project_metrics, record_calls, Bound, Floor, Project, PromCrate, RawSdk, RawSdkPrometheus,
 };
 use common::workload::{Event, EventCycle, Pools};
 use common::{otlp, write_result};
@@ -245,7 +244,7 @@ fn otlp_encode_10k(c: &mut Criterion) {
     let expected = pools.expected_series();
 
     let (project_provider, project_exporter) = in_memory_provider();
-    let metrics = BusinessMetrics::new_from_provider(&project_provider);
+    let metrics = project_metrics(&project_provider);
     populate(&pools, |ev| record_calls(&metrics, ev));
     let project_rm = otlp::collect(&project_provider, &project_exporter);
     let project_points = otlp::count_points("project", &project_rm);

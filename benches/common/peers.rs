@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use business_metrics::catalog::{self, keys};
 use business_metrics::{
-    BoundFunnel, BoundSale, BusinessMetrics, CheckoutStep, FunnelContext, FunnelStep, Revenue,
+    BoundFunnel, BoundSale, BusinessMetrics, CheckoutStep, Dimension, FunnelContext, FunnelStep,
+    LabelPolicy, Revenue,
 };
 use business_metrics_exporter::{ExporterKind, MetricsGuard};
 use opentelemetry::metrics::{Counter, Histogram, MeterProvider as _};
@@ -75,6 +76,7 @@ impl Project {
                 .with_exporters([ExporterKind::Prometheus])
                 .with_prometheus_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
                 .with_cardinality_limit(CARDINALITY_LIMIT)
+                .with_label_policy(label_policy())
                 .init()
                 .expect("the project's pipeline starts")
         };
@@ -225,6 +227,29 @@ pub fn prometheus_provider() -> (SdkMeterProvider, Registry) {
 }
 
 /// An SDK provider whose collections land in memory (for the OTLP encode figures).
+/// The label policy of a service whose pools are the large workload's: each
+/// free-form dimension's budget holds every value of its pool, so no value is
+/// folded into `other` and every peer records the same 10,051 series.
+pub fn label_policy() -> LabelPolicy {
+    LabelPolicy::builder()
+        .with_budget(Dimension::Source, 80)
+        .with_budget(Dimension::ExperimentVariant, 4)
+        .with_budget(Dimension::ProductCategory, 10)
+        .with_budget(Dimension::PaymentMethod, 5)
+        .with_budget(Dimension::Region, 100)
+        .build()
+        .expect("valid budgets")
+}
+
+/// The project's instance on `provider`, as the exporter builds it: the bench's
+/// label policy, and counters that keep as many series as the streams' limit.
+pub fn project_metrics(provider: &SdkMeterProvider) -> BusinessMetrics {
+    BusinessMetrics::builder(&provider.meter_with_scope(business_metrics::instrumentation_scope()))
+        .with_label_policy(label_policy())
+        .with_counter_series_limit(CARDINALITY_LIMIT)
+        .build()
+}
+
 pub fn in_memory_provider() -> (SdkMeterProvider, InMemoryMetricExporter) {
     let exporter = InMemoryMetricExporter::default();
     let provider = limited_provider()
