@@ -15,16 +15,17 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use opentelemetry::metrics::{AsyncInstrument, Meter, ObservableCounter};
 use opentelemetry::KeyValue;
 
-use super::striped::StripedU64;
+use super::striped::{Padded, StripedU64};
 
 /// The attribute the OpenTelemetry SDKs put on the series that collects
 /// measurements past a cardinality limit; cells past [`CounterCells`]' limit report
 /// under it too.
 pub(crate) const OVERFLOW_KEY: &str = "otel.metric.overflow";
 
-/// One attribute set's count.
+/// One attribute set's count, on cache lines of its own: threads recording on
+/// different attribute sets never write the same line.
 pub(crate) struct CounterCell {
-    count: StripedU64,
+    count: Padded<StripedU64>,
     attributes: Box<[KeyValue]>,
 }
 
@@ -32,12 +33,12 @@ impl CounterCell {
     /// Adds `value`.
     #[inline]
     pub(crate) fn add(&self, value: u64) {
-        self.count.add(value);
+        self.count.0.add(value);
     }
 
     #[cfg(test)]
     pub(crate) fn sum(&self) -> u64 {
-        self.count.sum()
+        self.count.0.sum()
     }
 }
 
@@ -81,14 +82,14 @@ impl CounterCells {
         if table.order.len() >= self.limit {
             return Arc::clone(table.overflow.get_or_insert_with(|| {
                 Arc::new(CounterCell {
-                    count: StripedU64::new(),
+                    count: Padded(StripedU64::new()),
                     attributes: Box::new([KeyValue::new(OVERFLOW_KEY, true)]),
                 })
             }));
         }
         let attributes = attributes.into_boxed_slice();
         let cell = Arc::new(CounterCell {
-            count: StripedU64::new(),
+            count: Padded(StripedU64::new()),
             attributes: attributes.clone(),
         });
         table.order.push(Arc::clone(&cell));
@@ -115,7 +116,7 @@ impl CounterCells {
     pub(crate) fn observe(&self, observer: &dyn AsyncInstrument<u64>) {
         let table = self.lock();
         for cell in table.order.iter().chain(table.overflow.iter()) {
-            observer.observe(cell.count.sum(), &cell.attributes);
+            observer.observe(cell.count.0.sum(), &cell.attributes);
         }
     }
 
