@@ -5,8 +5,9 @@
 #     otelcol-business-datadog, its Datadog build (otel-collector/distribution/datadog/);
 #   - prometheus and promtool 3.x, built the same way (otel-collector/distribution/prometheus/);
 #   - amtool (Alertmanager), unshare and ip for the Datadog test's network
-#     namespace, and chromium (headless, for the HTML report's browser test), from
-#     Debian's packages.
+#     namespace, chromium (headless, for the HTML report's browser test) and
+#     valgrind (callgrind counts the hot paths' instructions, scripts/instructions.py),
+#     from Debian's packages.
 #
 # Run with:   scripts/install-test-deps.sh     (as root, or with sudo available)
 #
@@ -142,6 +143,7 @@ fi
 have unshare || apt_install util-linux
 have ip || apt_install iproute2
 have chromium || apt_install chromium
+have valgrind || apt_install valgrind
 
 # What the tests will find on PATH must be what was just installed.
 for name in otelcol-business otelcol-business-datadog prometheus promtool; do
@@ -155,6 +157,6 @@ prometheus --version 2>&1 | grep -q "version $PROMETHEUS_VERSION" || {
   log "prometheus on PATH is not $PROMETHEUS_VERSION"
   exit 1
 }
-for name in amtool unshare ip chromium; do
+for name in amtool unshare ip chromium valgrind; do
   have "$name" || { log "$name still missing"; exit 1; }
 done

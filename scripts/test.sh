@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: installs the real servers the tests talk to (idempotent),
-# checks the crate boundaries and generated docs, then runs every test in the workspace.
+# checks the crate boundaries and generated docs, runs every test in the workspace, then
+# checks the hot paths' instruction counts against benches/instructions.json.
 #
 #   scripts/test.sh            # everything
 #   scripts/test.sh -p NAME    # extra arguments go to `cargo test`
@@ -34,3 +35,9 @@ if [ "$#" -eq 0 ]; then
 fi
 
 cargo test --workspace --locked "$@"
+
+if [ "$#" -eq 0 ]; then
+  # Instructions per purchase event on each hot path, under callgrind: fails when one
+  # rose more than 10% above benches/instructions.json (`--write` updates the file).
+  python3 scripts/instructions.py --check
+fi
