@@ -6,7 +6,10 @@
 #   scripts/bench.sh                            # about 2 minutes once built
 #   BENCH_MEASUREMENT_SECS=1 scripts/bench.sh   # a quicker, noisier run
 #
-# Needs cargo, node and npm (Node 18 or later), and python3. The Node peer's
+# Also counts instructions per purchase event on each hot path under callgrind
+# (scripts/instructions.py, compared with the committed benches/instructions.json).
+#
+# Needs cargo, node and npm (Node 18 or later), python3 and valgrind. The Node peer's
 # dependencies are installed with `npm ci` from benches/node/package-lock.json when
 # the lock file changed since the last install. Criterion's data and the figures of
 # this run go to ${CARGO_TARGET_DIR:-target}/bench-run/.
@@ -14,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 
-for tool in cargo node npm python3; do
+for tool in cargo node npm python3 valgrind; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "bench.sh: $tool is required but not installed" >&2
     exit 1
@@ -52,6 +55,9 @@ echo "==> peak RSS at ~10k series, one process per peer"
 for peer in project raw_sdk prometheus; do
   cargo bench --locked -q -p business-metrics-workspace --bench peak_rss -- "$peer"
 done
+
+echo "==> instructions per purchase event (callgrind)"
+python3 scripts/instructions.py --results "$run/results/instructions.json"
 
 echo "==> prom-client (the guide's code on Node)"
 node "$node_dir/bench.js" time

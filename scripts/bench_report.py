@@ -4,6 +4,8 @@
 Inputs, all under the run directory given with --run:
   criterion/<group>/<bench>/new/estimates.json   criterion's estimates (ns per iteration)
   results/*.json                                 figures the benches and the Node peer wrote
+                                                 (instructions.json: scripts/instructions.py)
+and, from the repository, benches/instructions.json (the committed instruction counts).
   load.txt                                       /proc/loadavg when the run started
 
 Only the Python 3 standard library is used. Usage:
@@ -30,6 +32,9 @@ HOT_PEERS = [
 PROM_CLIENT = "guide's code on Node `prom-client`"
 
 TARGET_NS = 100.0
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COMMITTED_INSTRUCTIONS = "benches/instructions.json"
 
 
 def read_json(path):
@@ -103,6 +108,51 @@ def check_line(name, ok, figure):
     if ok is None:
         return f"- NOT MEASURED: {name} ({figure})"
     return f"- {'PASS' if ok else 'FAIL'}: {name}: {figure}"
+
+
+def fmt_count(n):
+    return "n/a" if n is None else f"{n:,}"
+
+
+def instructions_section(w, measured):
+    """Instructions per event from this run's callgrind counts, beside the committed ones."""
+    path = os.path.join(ROOT, COMMITTED_INSTRUCTIONS)
+    committed = read_json(path) if os.path.exists(path) else {}
+    ours = (measured or {}).get("instructions_per_event", {})
+    theirs = committed.get("instructions_per_event", {})
+    max_rise = (measured or {}).get("max_rise", 0.10)
+    w("## Instructions per purchase event (callgrind)")
+    w("")
+    w(f"| peer | instructions/event | x floor | committed in `{COMMITTED_INSTRUCTIONS}` |")
+    w("|---|---:|---:|---:|")
+    floor = ours.get("floor")
+    for p, label in HOT_PEERS:
+        xf = f"{ours[p] / floor:.1f}" if ours.get(p) and floor else "n/a"
+        w(f"| {label} | {fmt_count(ours.get(p))} | {xf} | {fmt_count(theirs.get(p))} |")
+    w("")
+    events = (measured or {}).get("events")
+    events = f"{events:,}" if isinstance(events, int) else "n/a"
+    w("Instructions executed per event, counted with `valgrind --tool=callgrind` in one")
+    w("small binary ([`benches/instructions.rs`](benches/instructions.rs)): each path is")
+    w(f"set up and warmed up as for the times above, then records {events} events in")
+    w("one function that callgrind collects alone (`--collect-atstart=no")
+    w("--toggle-collect`), on the recording thread only: the")
+    w("set-up, the warm-up and the `/metrics` server threads (nothing scrapes during the")
+    w("count) are left out. Unlike the times, a count does not move with the machine's")
+    w("load: repeated runs of one build agree within 0.1%. It weighs every instruction")
+    w("alike, so it misses what makes one instruction slower than another (the clock")
+    w("read of the tracker path, cache misses, contended atomics).")
+    if measured:
+        w(f"Measured with {measured.get('rustc', 'rustc ?')} and {measured.get('valgrind', 'valgrind ?')}.")
+    w("")
+    w("CI holds these figures: `scripts/test.sh` ends with `scripts/instructions.py --check`,")
+    w("which builds this binary with the bench profile, counts every path (seconds once")
+    w(f"built) and fails when one is more than {max_rise:.0%} above its figure committed in")
+    w(f"[`{COMMITTED_INSTRUCTIONS}`]({COMMITTED_INSTRUCTIONS}), naming the path, both figures")
+    w("and the rise; a drop passes. After a change that moves a figure on purpose, or a")
+    w("compiler upgrade, `scripts/instructions.py --write` rewrites that file, to be committed")
+    w("with the change.")
+    w("")
 
 
 def main():
@@ -198,6 +248,8 @@ def main():
     w("so that column is the noisiest: between runs on the machine below it moved by")
     w("up to 3x for the same code, while the one-thread column moved by a few percent.")
     w("")
+
+    instructions_section(w, result(run, "instructions"))
 
     w("## Export and memory at ~10k series")
     w("")
@@ -344,6 +396,7 @@ def main():
     w("(cd benches/node && npm ci)            # when package-lock.json changed")
     w("cargo bench --locked -p business-metrics-workspace --bench purchase")
     w("cargo bench --locked -p business-metrics-workspace --bench peak_rss -- project   # and raw_sdk, prometheus")
+    w("scripts/instructions.py --results <target>/bench-run/results/instructions.json")
     w("node benches/node/bench.js time && node benches/node/bench.js rss")
     w("python3 scripts/bench_report.py --run <target>/bench-run --out BENCHMARKS.md")
     w("```")

@@ -163,7 +163,7 @@ def main():
         os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
         with open(args.results, "w", encoding="utf-8") as f:
             json.dump({"rustc": rustc, "valgrind": valgrind, "events": EVENTS,
-                       "instructions_per_event": figures}, f, indent=2)
+                       "max_rise": MAX_RISE, "instructions_per_event": figures}, f, indent=2)
             f.write("\n")
 
     if args.write:
