@@ -193,6 +193,10 @@ def main():
             failures.append(
                 f"{path}: {figures[path]:,} instructions per event, {change(figures[path], before):+.1f}% "
                 f"over the committed {before:,} (more than {MAX_RISE:.0%})")
+    fallen = [p for p in paths if old.get(p) and figures[p] < old[p] * (1 - MAX_RISE)]
+    if fallen:
+        print(f"note: {', '.join(fallen)} fell more than {MAX_RISE:.0%}; --write records the new "
+              "figures, so that later rises are measured from them")
     if failures:
         for line in failures:
             print(f"instructions: FAIL {line}", file=sys.stderr)
