@@ -39,7 +39,8 @@ use serde_json::json;
 
 use common::exposition::{check_series, count_series};
 use common::peers::{
-    in_memory_provider, project_metrics, record_calls, Bound, Floor, Project, PromCrate, RawSdk, RawSdkPrometheus,
+    in_memory_provider, project_metrics, record_calls, Bound, Floor, Project, PromCrate, RawSdk,
+    RawSdkPrometheus,
 };
 use common::workload::{Event, EventCycle, Pools};
 use common::{otlp, write_result};
