@@ -58,6 +58,9 @@ fn funnel_key<'a>(ctx: &FunnelContext<'a>) -> [&'a str; 3] {
 struct FunnelCache {
     definition: FunnelDefinition,
     series: SeriesCache<FunnelSeries>,
+    /// Whether the label policy keeps the funnel's conversion type as it is, so a
+    /// conversion given exactly that value needs no validation.
+    conversion_type_kept: bool,
 }
 
 /// A label value to keep: reference counted, so every copy the SDK or a cached
@@ -221,6 +224,17 @@ impl BusinessMetricsBuilder {
         ));
         let cache_capacity = self.cache_capacity;
         let budgets = LabelBudgets::new(&self.policy, self.catalog.definitions());
+        let kept_conversion_types: Vec<&'static str> = self
+            .catalog
+            .funnels()
+            .iter()
+            .map(|f| f.conversion_type)
+            .filter(|c| {
+                self.policy
+                    .apply(Dimension::ConversionType, c)
+                    .is_ok_and(|v| v == *c)
+            })
+            .collect();
         let factory = Factory {
             meter: &self.meter,
             catalog: &self.catalog,
@@ -240,6 +254,7 @@ impl BusinessMetricsBuilder {
                 .map(|f| FunnelCache {
                     definition: *f,
                     series: SeriesCache::new(cache_capacity),
+                    conversion_type_kept: kept_conversion_types.contains(&f.conversion_type),
                 })
                 .collect(),
             sales: SeriesCache::new(cache_capacity),
@@ -577,6 +592,24 @@ impl BusinessMetrics {
         ctx: &FunnelContext<'_>,
         time_to_conversion_secs: f64,
     ) -> Result<(), RecordError> {
+        // A funnel's own conversion type, given as the policy keeps it, is valid
+        // as it is: only the duration needs checking.
+        let kept = self.inner.funnels.iter().find(|f| {
+            f.conversion_type_kept
+                && bytes_eq(
+                    f.definition.conversion_type.as_bytes(),
+                    conversion_type.as_bytes(),
+                )
+        });
+        if let Some(cache) = kept {
+            let secs = self.rejected(check_duration(
+                "time_to_conversion",
+                time_to_conversion_secs,
+            ))?;
+            let series = self.rejected(self.resolve_funnel(cache, ctx))?;
+            series.get().add_conversion(&self.inner, secs);
+            return Ok(());
+        }
         let (secs, conversion_type) = self.rejected((|| {
             Ok((
                 check_duration("time_to_conversion", time_to_conversion_secs)?,
