@@ -10,6 +10,9 @@
 //! - `purchase_event`: one thread, small pools (198 series); time per event.
 //! - `purchase_event_2_threads`: two threads sharing the instruments, each recording
 //!   one event per iteration; time per iteration (2 events).
+//! - `one_update`, `one_update_2_threads`: one update on a shared series, one and
+//!   two threads: a counter step on the project's held funnel handle, and an
+//!   observation on the SDK's bound histogram.
 //! - `render_10k`: Prometheus text at 10,051 business series: in-process render, and
 //!   a scrape (`GET /metrics` on loopback) of the bridge or an equivalent server.
 //! - `otlp_encode_10k`: `ResourceMetrics` to OTLP protobuf bytes at 10,051 series.
@@ -31,10 +34,13 @@ use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+use business_metrics::{CheckoutStep, DeviceType, FunnelContext};
 use criterion::measurement::WallTime;
 use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput,
 };
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::KeyValue;
 use serde_json::json;
 
 use common::exposition::{check_series, count_series};
@@ -42,7 +48,7 @@ use common::peers::{
     in_memory_provider, project_metrics, record_calls, Bound, Floor, Project, PromCrate, RawSdk,
     RawSdkPrometheus,
 };
-use common::workload::{Event, EventCycle, Pools};
+use common::workload::{Event, EventCycle, Pools, PURCHASE};
 use common::{otlp, write_result};
 
 /// Measurement time per benchmark, in seconds (`BENCH_MEASUREMENT_SECS`, default 3).
@@ -177,6 +183,43 @@ fn hot_path(c: &mut Criterion) {
     );
 }
 
+/// One update on a series both threads share, beside the purchase event: a
+/// counter step on the project's held funnel handle (one striped cell), and an
+/// observation on `opentelemetry_sdk`'s bound histogram, what each histogram
+/// observation of a purchase costs.
+fn one_update(c: &mut Criterion) {
+    let events = Pools::small().cycle();
+    let project = Project::start();
+    let funnel = project
+        .metrics()
+        .bind_funnel(&FunnelContext::new("direct", DeviceType::Mobile))
+        .expect("valid context");
+    let (provider, _exporter) = in_memory_provider();
+    let histogram = provider
+        .meter("bench")
+        .f64_histogram("bench.observation")
+        .build()
+        .bind(&[KeyValue::new("conversion_type", PURCHASE)]);
+
+    let mut g = group(c, "one_update", 1);
+    one_thread(&mut g, "project_counter", &events, |_| {
+        funnel.step(CheckoutStep::CartView);
+    });
+    one_thread(&mut g, "sdk_bound_histogram", &events, |ev| {
+        histogram.record(ev.ttc_secs);
+    });
+    g.finish();
+
+    let mut g = group(c, "one_update_2_threads", 2);
+    two_threads(&mut g, "project_counter", &events, |_| {
+        funnel.step(CheckoutStep::CartView);
+    });
+    two_threads(&mut g, "sdk_bound_histogram", &events, |ev| {
+        histogram.record(ev.ttc_secs);
+    });
+    g.finish();
+}
+
 fn slow_group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
     let mut g = c.benchmark_group(name);
     g.sampling_mode(SamplingMode::Flat)
@@ -272,5 +315,5 @@ fn otlp_encode_10k(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hot_path, render_10k, otlp_encode_10k);
+criterion_group!(benches, hot_path, one_update, render_10k, otlp_encode_10k);
 criterion_main!(benches);
