@@ -15,17 +15,20 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use opentelemetry::metrics::{AsyncInstrument, Meter, ObservableCounter};
 use opentelemetry::KeyValue;
 
-use super::striped::{Padded, StripedU64};
+use super::striped::StripedU64;
 
 /// The attribute the OpenTelemetry SDKs put on the series that collects
 /// measurements past a cardinality limit; cells past [`CounterCells`]' limit report
 /// under it too.
 pub(crate) const OVERFLOW_KEY: &str = "otel.metric.overflow";
 
-/// One attribute set's count, on cache lines of its own: threads recording on
-/// different attribute sets never write the same line.
+/// One attribute set's count, on a cache line of its own (with its attributes,
+/// read only when a reader collects): threads recording on different attribute
+/// sets never write the same line, and a cell takes two lines with its reference
+/// counts.
+#[repr(align(64))]
 pub(crate) struct CounterCell {
-    count: Padded<StripedU64>,
+    count: StripedU64,
     attributes: Box<[KeyValue]>,
 }
 
@@ -33,12 +36,12 @@ impl CounterCell {
     /// Adds `value`.
     #[inline]
     pub(crate) fn add(&self, value: u64) {
-        self.count.0.add(value);
+        self.count.add(value);
     }
 
     #[cfg(test)]
     pub(crate) fn sum(&self) -> u64 {
-        self.count.0.sum()
+        self.count.sum()
     }
 }
 
@@ -82,14 +85,14 @@ impl CounterCells {
         if table.order.len() >= self.limit {
             return Arc::clone(table.overflow.get_or_insert_with(|| {
                 Arc::new(CounterCell {
-                    count: Padded(StripedU64::new()),
+                    count: StripedU64::new(),
                     attributes: Box::new([KeyValue::new(OVERFLOW_KEY, true)]),
                 })
             }));
         }
         let attributes = attributes.into_boxed_slice();
         let cell = Arc::new(CounterCell {
-            count: Padded(StripedU64::new()),
+            count: StripedU64::new(),
             attributes: attributes.clone(),
         });
         table.order.push(Arc::clone(&cell));
@@ -116,7 +119,7 @@ impl CounterCells {
     pub(crate) fn observe(&self, observer: &dyn AsyncInstrument<u64>) {
         let table = self.lock();
         for cell in table.order.iter().chain(table.overflow.iter()) {
-            observer.observe(cell.count.0.sum(), &cell.attributes);
+            observer.observe(cell.count.sum(), &cell.attributes);
         }
     }
 
@@ -169,6 +172,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_cell_fills_one_cache_line() {
+        assert_eq!(std::mem::size_of::<CounterCell>(), 64);
+        assert_eq!(std::mem::align_of::<CounterCell>(), 64);
+    }
+
+    #[test]
     fn one_cell_per_attribute_set_whatever_the_order() {
         let cells = CounterCells::new(8);
         let a = cells.cell(vec![KeyValue::new("b", "2"), KeyValue::new("a", "1")]);
@@ -195,3 +204,4 @@ mod tests {
         assert_eq!(cells.cell(vec![KeyValue::new("k", "a")]).sum(), 11);
     }
 }
+
