@@ -204,4 +204,3 @@ mod tests {
         assert_eq!(cells.cell(vec![KeyValue::new("k", "a")]).sum(), 11);
     }
 }
-
