@@ -21,8 +21,14 @@ pub(crate) fn stream_for(
     let builder = Stream::builder().with_cardinality_limit(cardinality_limit);
     let builder = match catalog_entry(instrument, catalog) {
         Some(e) => {
-            let b = builder
-                .with_allowed_attribute_keys(e.attributes.iter().map(|k| Key::from_static_str(k)));
+            // The catalog's keys, and the overflow attribute of a counter's series
+            // past its limit.
+            let b = builder.with_allowed_attribute_keys(
+                e.attributes
+                    .iter()
+                    .chain([&business_metrics::OVERFLOW_ATTRIBUTE])
+                    .map(|k| Key::from_static_str(k)),
+            );
             match e.buckets {
                 Some(Buckets::Explicit(boundaries)) => {
                     b.with_aggregation(Aggregation::ExplicitBucketHistogram {

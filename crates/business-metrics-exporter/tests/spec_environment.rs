@@ -104,7 +104,9 @@ async fn spec_valid_values_start_the_service_and_each_ignored_one_is_warned_abou
         .iter()
         .all(|l| l.contains(" WARN ") && l.contains("business_metrics_exporter::config")));
 
-    // And it exports: lowmemory makes counters delta.
+    // And it exports with the specification's low-memory temporalities:
+    // synchronous histograms delta, asynchronous counters (the business counters
+    // report their cells through observable counters) cumulative.
     record_workload(&guard.business_metrics());
     tokio::task::spawn_blocking(move || guard.shutdown())
         .await
@@ -112,11 +114,16 @@ async fn spec_valid_values_start_the_service_and_each_ignored_one_is_warned_abou
         .unwrap();
     let reqs = receiver.received.all();
     let req = reqs.iter().find(|r| has_workload(r)).expect("the workload");
-    let revenue = &business_metrics(req)["business.revenue_cents"];
+    let exported = business_metrics(req);
     assert_eq!(
-        sum_temporality(revenue),
+        sum_temporality(&exported["business.order_value_cents"]),
         1,
         "delta (AGGREGATION_TEMPORALITY_DELTA = 1)"
+    );
+    assert_eq!(
+        sum_temporality(&exported["business.revenue_cents"]),
+        2,
+        "cumulative (AGGREGATION_TEMPORALITY_CUMULATIVE = 2)"
     );
 }
 

@@ -167,7 +167,9 @@
 //! counters) count in this crate's cells, one per attribute set, and are reported
 //! as what they are: observable counters whose callbacks hand the SDK each attribute
 //! set's cumulative total when a reader collects. Every update made before a
-//! collection is in it, for every reader and either temporality, and no view a
+//! collection is in it, for every reader and either temporality (with delta
+//! temporality, a series that counted nothing since the last export is exported
+//! with a change of 0, as for any observable counter), and no view a
 //! service writes (renaming, dropping or re-aggregating any instrument) can hold a
 //! count back. A cell that threads contend on spreads over striped atomics, one
 //! cache line per stripe, so threads recording the same series do not take turns
@@ -278,7 +280,9 @@ pub use error::{PolicyError, RecordError, REJECT_REASONS};
 pub use http_server::{HttpServerMetrics, HttpServerMetricsLayer, UrlScheme};
 pub use input::{ClosedValue, CurrencyCode, FunnelContext, LabelArg, Revenue, Sale};
 pub use labels::{Dimension, LabelPolicy, LabelPolicyBuilder};
-pub use metrics::{instrumentation_scope, BusinessMetrics, BusinessMetricsBuilder, SCOPE_NAME};
+pub use metrics::{
+    instrumentation_scope, BusinessMetrics, BusinessMetricsBuilder, OVERFLOW_ATTRIBUTE, SCOPE_NAME,
+};
 pub use registry::{
     Catalog, CatalogBuilder, CatalogEntry, DefinitionError, Origin, ENGAGEMENT_FUNNEL,
 };

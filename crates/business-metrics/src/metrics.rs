@@ -33,6 +33,11 @@ use crate::ClosedValue;
 /// OpenTelemetry SDK's default cardinality limit.
 pub(crate) const DEFAULT_COUNTER_SERIES_LIMIT: usize = 2000;
 
+/// The attribute of the series that sums what a counter counts past its series
+/// limit (`true`), as OpenTelemetry SDKs name the series past a cardinality limit.
+/// A view that restricts a counter's attribute keys must keep it.
+pub const OVERFLOW_ATTRIBUTE: &str = "otel.metric.overflow";
+
 /// The instrumentation scope name this crate's meter uses.
 pub const SCOPE_NAME: &str = "business-metrics";
 

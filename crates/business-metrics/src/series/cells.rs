@@ -17,10 +17,7 @@ use opentelemetry::KeyValue;
 
 use super::striped::StripedU64;
 
-/// The attribute the OpenTelemetry SDKs put on the series that collects
-/// measurements past a cardinality limit; cells past [`CounterCells`]' limit report
-/// under it too.
-pub(crate) const OVERFLOW_KEY: &str = "otel.metric.overflow";
+pub(crate) use crate::metrics::OVERFLOW_ATTRIBUTE as OVERFLOW_KEY;
 
 /// One attribute set's count, on a cache line of its own (with its attributes,
 /// read only when a reader collects): threads recording on different attribute
