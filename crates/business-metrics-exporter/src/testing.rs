@@ -91,6 +91,13 @@ use opentelemetry_sdk::metrics::{
 
 use crate::views;
 
+/// The protobuf encoder of the OTLP exporters (`http/protobuf` and `grpc`): what
+/// they send for a collection. For benchmarks and payload tests; not part of the
+/// stable API.
+#[doc(hidden)]
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+pub use crate::otlp::{EncodeError, OtlpEncoder};
+
 /// An in-memory metrics pipeline for a unit test: business metrics and the
 /// service's own instruments record into it, [`collect`](Self::collect) reads it.
 ///

@@ -1,20 +1,23 @@
 //! OTLP/gRPC on tonic, running on the application's Tokio runtime.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::Temporality;
+use prost::bytes::{BufMut as _, Bytes};
+use prost::Message as _;
 use tokio::runtime::Handle;
-use tonic::codec::CompressionEncoding;
+use tonic::client::Grpc;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
-use tonic::{Code, Request};
+use tonic::{Code, GrpcMethod, Request, Status};
 
+use super::encode::OtlpEncoder;
 use super::retry::{gave_up, Attempt, Schedule};
 use super::tls::LoadedTls;
 use super::{build_error, failed, USER_AGENT};
@@ -24,8 +27,17 @@ use crate::error::InitError;
 /// The most of a status message quoted in an error.
 const MAX_QUOTED_CHARS: usize = 200;
 
+/// The metrics service.
+const SERVICE: &str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
+/// Its export method.
+const METHOD: &str = "Export";
+/// The path of the export method.
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+
 pub(crate) struct GrpcExporter {
-    client: MetricsServiceClient<Channel>,
+    client: Grpc<Channel>,
+    /// The encoder, its buffers kept between exports, and the last request's size.
+    encoder: Mutex<(OtlpEncoder, usize)>,
     metadata: Arc<MetadataMap>,
     runtime: Handle,
     timeout: Option<Duration>,
@@ -85,7 +97,7 @@ impl GrpcExporter {
             let _entered = runtime.enter();
             endpoint.connect_lazy()
         };
-        let mut client = MetricsServiceClient::new(channel);
+        let mut client = Grpc::new(channel);
         if config.compression == Compression::Gzip {
             client = client
                 .send_compressed(CompressionEncoding::Gzip)
@@ -93,6 +105,7 @@ impl GrpcExporter {
         }
         Ok(Self {
             client,
+            encoder: Mutex::new((OtlpEncoder::default(), 0)),
             metadata: Arc::new(metadata),
             runtime: runtime.clone(),
             timeout: config.timeout,
@@ -110,7 +123,7 @@ impl GrpcExporter {
         if self.shut_down.load(Ordering::Acquire) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        let request = ExportMetricsServiceRequest::from(metrics);
+        let request = self.encode(metrics)?;
         let client = self.client.clone();
         let metadata = Arc::clone(&self.metadata);
         let (timeout, export_timeout) = (self.timeout, self.export_timeout);
@@ -120,7 +133,7 @@ impl GrpcExporter {
             let mut schedule = Schedule::new(super::budget(timeout, export_timeout));
             let mut last = String::from("the export deadline passed before the first attempt");
             while let Ok(t) = schedule.attempt_timeout() {
-                match attempt(client.clone(), &request, &metadata, t).await {
+                match attempt(client.clone(), request.clone(), &metadata, t).await {
                     Attempt::Done => return Ok(()),
                     Attempt::Permanent(e) => return Err(gave_up(schedule.attempts(), &e)),
                     Attempt::Transient { error, retry_after } => {
@@ -139,20 +152,91 @@ impl GrpcExporter {
             Err(e) => Err(failed(format!("the export task did not finish: {e}"))),
         }
     }
+
+    /// The request body of `metrics`, in a buffer of the last one's size.
+    fn encode(&self, metrics: &ResourceMetrics) -> Result<Bytes, OTelSdkError> {
+        // A panic while encoding left nothing that the next encoding does not reset.
+        let mut encoder = self.encoder.lock().unwrap_or_else(PoisonError::into_inner);
+        let (encoder, last_len) = &mut *encoder;
+        let mut body = Vec::with_capacity(*last_len);
+        encoder
+            .encode(metrics, &mut body)
+            .map_err(|e| failed(format!("the metrics could not be encoded: {e}")))?;
+        *last_len = body.len();
+        Ok(Bytes::from(body))
+    }
+}
+
+/// One call of the export method with an encoded request.
+async fn export(
+    client: &mut Grpc<Channel>,
+    request: Request<Bytes>,
+) -> Result<tonic::Response<ExportMetricsServiceResponse>, Status> {
+    client
+        .ready()
+        .await
+        .map_err(|e| Status::unknown(format!("the channel is not ready: {e}")))?;
+    let mut request = request;
+    request
+        .extensions_mut()
+        .insert(GrpcMethod::new(SERVICE, METHOD));
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(EXPORT_PATH);
+    client.unary(request, path, Encoded).await
+}
+
+/// The codec of the export method: the request as encoded by [`OtlpEncoder`], the
+/// response read with prost.
+#[derive(Clone, Copy, Debug, Default)]
+struct Encoded;
+
+impl Codec for Encoded {
+    type Encode = Bytes;
+    type Decode = ExportMetricsServiceResponse;
+    type Encoder = Self;
+    type Decoder = Self;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        Self
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        Self
+    }
+}
+
+impl Encoder for Encoded {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for Encoded {
+    type Item = ExportMetricsServiceResponse;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
+        ExportMetricsServiceResponse::decode(src)
+            .map(Some)
+            .map_err(|e| Status::internal(format!("the response could not be decoded: {e}")))
+    }
 }
 
 async fn attempt(
-    mut client: MetricsServiceClient<Channel>,
-    request: &ExportMetricsServiceRequest,
+    mut client: Grpc<Channel>,
+    request: Bytes,
     metadata: &MetadataMap,
     timeout: Option<Duration>,
 ) -> Attempt {
-    let mut req = Request::new(request.clone());
+    let mut req = Request::new(request);
     *req.metadata_mut() = metadata.clone();
     let call = async {
         if let Some(t) = timeout {
             req.set_timeout(t);
-            match tokio::time::timeout(t, client.export(req)).await {
+            match tokio::time::timeout(t, export(&mut client, req)).await {
                 Ok(r) => r,
                 Err(_) => Err(tonic::Status::deadline_exceeded(format!(
                     "no answer within {} ms",
@@ -160,7 +244,7 @@ async fn attempt(
                 ))),
             }
         } else {
-            client.export(req).await
+            export(&mut client, req).await
         }
     };
     match call.await {

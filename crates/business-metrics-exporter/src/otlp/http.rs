@@ -3,7 +3,7 @@
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::{
@@ -14,6 +14,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::Temporality;
 use prost::Message as _;
 
+use super::encode::OtlpEncoder;
 use super::retry::{gave_up, Attempt, Schedule};
 use super::tls::LoadedTls;
 use super::{build_error, failed, USER_AGENT};
@@ -36,6 +37,19 @@ pub(crate) struct HttpExporter {
     export_timeout: Option<Duration>,
     pub(super) temporality: Temporality,
     shut_down: AtomicBool,
+    /// The encoder and the bodies, kept from one export to the next (exports run
+    /// one at a time on the SDK's export thread).
+    bodies: Mutex<Bodies>,
+}
+
+/// The buffers of the request bodies.
+#[derive(Debug, Default)]
+struct Bodies {
+    encoder: OtlpEncoder,
+    /// The encoded request.
+    raw: Vec<u8>,
+    /// The encoded request, gzipped.
+    gzipped: Vec<u8>,
 }
 
 impl std::fmt::Debug for HttpExporter {
@@ -143,6 +157,7 @@ impl HttpExporter {
             export_timeout,
             temporality: config.temporality.to_sdk(),
             shut_down: AtomicBool::new(false),
+            bodies: Mutex::new(Bodies::default()),
         })
     }
 
@@ -150,23 +165,36 @@ impl HttpExporter {
         self.shut_down.store(true, Ordering::Release);
     }
 
-    fn body(&self, metrics: &ResourceMetrics) -> Result<Vec<u8>, OTelSdkError> {
-        let request = ExportMetricsServiceRequest::from(metrics);
-        let raw = if self.json {
-            serde_json::to_vec(&request)
-                .map_err(|e| failed(format!("the metrics could not be encoded as JSON: {e}")))?
+    /// Encodes `metrics` into `bodies` and returns the body to send.
+    fn body<'a>(
+        &self,
+        metrics: &ResourceMetrics,
+        bodies: &'a mut Bodies,
+    ) -> Result<&'a [u8], OTelSdkError> {
+        let Bodies {
+            encoder,
+            raw,
+            gzipped,
+        } = bodies;
+        raw.clear();
+        if self.json {
+            // The JSON mapping of the protocol, through opentelemetry-proto's serde.
+            let request = ExportMetricsServiceRequest::from(metrics);
+            serde_json::to_writer(&mut *raw, &request)
+                .map_err(|e| failed(format!("the metrics could not be encoded as JSON: {e}")))?;
         } else {
-            request.encode_to_vec()
-        };
+            encoder
+                .encode(metrics, raw)
+                .map_err(|e| failed(format!("the metrics could not be encoded: {e}")))?;
+        }
         if !self.gzip {
             return Ok(raw);
         }
-        let mut gz = flate2::write::GzEncoder::new(
-            Vec::with_capacity(raw.len() / 4),
-            flate2::Compression::default(),
-        );
-        gz.write_all(&raw)
+        gzipped.clear();
+        let mut gz = flate2::write::GzEncoder::new(gzipped, flate2::Compression::default());
+        gz.write_all(raw)
             .and_then(|()| gz.finish())
+            .map(|gzipped| gzipped.as_slice())
             .map_err(|e| failed(format!("the metrics could not be compressed: {e}")))
     }
 
@@ -174,11 +202,13 @@ impl HttpExporter {
         if self.shut_down.load(Ordering::Acquire) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        let body = self.body(metrics)?;
+        // A panic while encoding left nothing that the next encoding does not reset.
+        let mut bodies = self.bodies.lock().unwrap_or_else(PoisonError::into_inner);
+        let body = self.body(metrics, &mut bodies)?;
         let mut schedule = Schedule::new(super::budget(self.timeout, self.export_timeout));
         let mut last = String::from("the export deadline passed before the first attempt");
         while let Ok(timeout) = schedule.attempt_timeout() {
-            match self.attempt(&body, timeout) {
+            match self.attempt(body, timeout) {
                 Attempt::Done => return Ok(()),
                 Attempt::Permanent(e) => return Err(failed(gave_up(schedule.attempts(), &e))),
                 Attempt::Transient { error, retry_after } => {

@@ -2,13 +2,22 @@
 //! the wire is exactly the resolved [`OtlpConfig`] (no library underneath reads the
 //! environment), with gzip, a private CA and client certificates on both
 //! transports, retries of transient failures, and a bound on each export.
+//!
+//! Protobuf bodies (`http/protobuf` and `grpc`) are written straight from the
+//! collection by [`encode`], the bytes prost would write for opentelemetry-proto's
+//! request; `http/json` goes through opentelemetry-proto's serde mapping.
 
+mod encode;
 #[cfg(feature = "otlp-grpc")]
 mod grpc;
 #[cfg(feature = "otlp-http")]
 mod http;
+mod protobuf;
 mod retry;
 mod tls;
+
+#[cfg(feature = "testing")]
+pub use encode::{EncodeError, OtlpEncoder};
 
 use std::time::Duration;
 
