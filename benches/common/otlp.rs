@@ -1,6 +1,8 @@
 //! OTLP export encoding: the SDK's `ResourceMetrics` turned into the protobuf bytes
-//! an OTLP exporter sends (opentelemetry-proto's transform, then prost).
+//! an OTLP exporter sends, by the project's exporter (its own encoder) or as a team
+//! using opentelemetry-proto would (its transform, then prost).
 
+use business_metrics_exporter::testing::OtlpEncoder;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, SdkMeterProvider};
@@ -17,9 +19,28 @@ pub fn collect(provider: &SdkMeterProvider, exporter: &InMemoryMetricExporter) -
         .expect("one collection")
 }
 
-/// The request body an OTLP exporter sends for one collection.
+/// The request body for one collection with opentelemetry-proto and prost.
 pub fn encode(rm: &ResourceMetrics) -> Vec<u8> {
     ExportMetricsServiceRequest::from(rm).encode_to_vec()
+}
+
+/// The project's OTLP encoding as its `http/protobuf` exporter runs it: one encoder
+/// and one body buffer, kept from one export to the next.
+#[derive(Default)]
+pub struct ExporterEncoding {
+    encoder: OtlpEncoder,
+    body: Vec<u8>,
+}
+
+impl ExporterEncoding {
+    /// The request body the exporter sends for one collection.
+    pub fn encode(&mut self, rm: &ResourceMetrics) -> &[u8] {
+        self.body.clear();
+        self.encoder
+            .encode(rm, &mut self.body)
+            .expect("the exporter encodes the collection");
+        &self.body
+    }
 }
 
 const PER_MINUTE: &str = "business.revenue_per_minute_cents";
