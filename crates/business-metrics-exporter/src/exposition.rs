@@ -34,6 +34,8 @@
 //! - **Escaping**: `\` and newline in help texts; `\`, newline and `"` in label
 //!   values.
 
+mod labels;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -42,6 +44,8 @@ use opentelemetry::{InstrumentationScope, Key, KeyValue, Value};
 use opentelemetry_sdk::metrics::data::{
     AggregatedMetrics, HistogramDataPoint, Metric, MetricData, ResourceMetrics,
 };
+
+use labels::{escape_into, push_label_name, Labels, ScopeLabel};
 
 /// The family that carries the resource's attributes.
 const TARGET_INFO_NAME: &str = "target_info";
@@ -69,6 +73,10 @@ const COUNTER_SUFFIX: &str = "_total";
 const BUCKET_LABEL: &str = "le";
 /// The upper bound of the last histogram bucket.
 const POSITIVE_INF: &str = "+Inf";
+/// About what a sample line adds to its name and labels: braces, a space, the value
+/// (integers up to 2^53 have at most 16 digits) and a newline. Only a hint for the
+/// buffer's size: a longer value grows it.
+const SAMPLE_VALUE_LEN: usize = 20;
 /// Integral values below this are written as integers: every integer below 2^53 is
 /// exact in an `f64`, and its shortest display is its digits.
 const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0;
@@ -96,13 +104,6 @@ impl Kind {
             Self::Histogram => "histogram",
         }
     }
-}
-
-/// A label that every series of a scope carries.
-#[derive(Debug)]
-struct ScopeLabel {
-    name: String,
-    value: String,
 }
 
 /// The `# HELP` and `# TYPE` lines of a family.
@@ -148,6 +149,9 @@ struct Family {
     header: Header,
     /// This scrape's series.
     series: Vec<Series>,
+    /// The collection-order indices of the last scrape's series, in the order they
+    /// were written (see [`write_family`]).
+    order: Vec<usize>,
 }
 
 impl Family {
@@ -157,6 +161,7 @@ impl Family {
             declared: None,
             header: Header::default(),
             series: Vec::new(),
+            order: Vec::new(),
         }
     }
 
@@ -188,13 +193,25 @@ impl Family {
     }
 }
 
-/// One series: its sort key and its sample lines.
+/// One series: its sort key, its labels and its samples.
 #[derive(Clone, Copy, Debug)]
 struct Series {
-    /// Range in [`Labels::keys`].
+    /// Its place among the family's series, in collection order.
+    index: usize,
+    /// Its sort key's range (see [`Labels::key`]).
     key: (usize, usize),
-    /// Range in [`Scratch::lines`].
-    lines: (usize, usize),
+    /// Its labels' range (see [`Labels::text`]).
+    labels: (usize, usize),
+    samples: Samples,
+}
+
+/// The sample lines of a series.
+#[derive(Clone, Copy, Debug)]
+enum Samples {
+    /// One line with this value, written with the family (counters and gauges).
+    Value(f64),
+    /// Lines written already: a range in [`Scratch::lines`] (histograms).
+    Lines(usize, usize),
 }
 
 /// The `le` values of a histogram's bounds, kept while the bounds stay the same.
@@ -236,109 +253,13 @@ impl BucketLabels {
     }
 }
 
-/// The labels of the series: the current one's as text, and everyone's sort keys.
-///
-/// A series' key is its label count (4 bytes, big-endian), then each label value
-/// with `0x00` written as `0x00 0xFF` and followed by `0x00 0x01`. Comparing two keys
-/// byte for byte orders the series as the registry does: by label count, then by
-/// the values in label order (a value sorts before any longer value it starts).
-#[derive(Debug, Default)]
-struct Labels {
-    /// The current series' labels, as text without braces.
-    text: String,
-    /// The current label's raw value.
-    value: String,
-    /// The sort keys of every series, back to back.
-    keys: Vec<u8>,
-    /// Where the current series' key starts in `keys`.
-    key_start: usize,
-    /// The current series' label count.
-    count: u32,
-}
-
-impl Labels {
-    /// Starts the labels of a series.
-    fn start_series(&mut self) {
-        self.text.clear();
-        self.key_start = self.keys.len();
-        self.count = 0;
-        self.keys.extend_from_slice(&[0; 4]);
-    }
-
-    /// Ends the labels of a series: returns its key's range.
-    fn end_series(&mut self) -> (usize, usize) {
-        if let Some(count) = self.keys.get_mut(self.key_start..self.key_start + 4) {
-            count.copy_from_slice(&self.count.to_be_bytes());
-        }
-        (self.key_start, self.keys.len())
-    }
-
-    /// Starts a label: its name in the text.
-    fn begin(&mut self, name: &str) {
-        if !self.text.is_empty() {
-            self.text.push(',');
-        }
-        self.text.push_str(name);
-        self.text.push_str("=\"");
-        self.value.clear();
-    }
-
-    /// Appends one of the `;`-joined values of the current label.
-    fn piece(&mut self, first: &mut bool, push: impl FnOnce(&mut String)) {
-        if !*first {
-            self.value.push(';');
-        }
-        *first = false;
-        push(&mut self.value);
-    }
-
-    /// Ends the current label: its value, escaped, in the text, and in the key.
-    fn end(&mut self) {
-        escape_into(&mut self.text, &self.value, true);
-        self.text.push('"');
-        let value = self.value.as_bytes();
-        if value.contains(&0) {
-            for byte in value {
-                self.keys.push(*byte);
-                if *byte == 0 {
-                    self.keys.push(0xFF);
-                }
-            }
-        } else {
-            self.keys.extend_from_slice(value);
-        }
-        self.keys.extend_from_slice(&[0x00, 0x01]);
-        self.count = self.count.saturating_add(1);
-    }
-
-    /// The sort key of a series.
-    fn key(&self, series: &Series) -> &[u8] {
-        self.keys
-            .get(series.key.0..series.key.1)
-            .unwrap_or_default()
-    }
-}
-
 /// Buffers reused from scrape to scrape.
 #[derive(Debug, Default)]
 struct Scratch {
     labels: Labels,
-    /// The sample lines of every series, back to back.
+    /// The sample lines of every histogram series, back to back.
     lines: Vec<u8>,
-    /// The current series' sanitized attribute keys, back to back.
-    names: String,
     buckets: BucketLabels,
-}
-
-/// An attribute on its way to a label.
-#[derive(Debug)]
-struct Attr<'a> {
-    /// The sanitized key's range in [`Scratch::names`].
-    name: (usize, usize),
-    key: &'a str,
-    value: &'a Value,
-    /// The scope label the sanitized key equals, if any.
-    scope: Option<usize>,
 }
 
 /// A data point's value.
@@ -409,6 +330,7 @@ impl Exposition {
         }
         for scope_metrics in metrics.scope_metrics() {
             let scope = scope_labels(scope_metrics.scope());
+            self.scratch.labels.new_scope();
             for metric in scope_metrics.metrics() {
                 self.add_metric(metric, &scope, &mut attrs);
             }
@@ -422,7 +344,7 @@ impl Exposition {
             family.series.clear();
         }
         let scratch = &mut self.scratch;
-        scratch.labels.keys.clear();
+        scratch.labels.clear();
         scratch.lines.clear();
     }
 
@@ -442,7 +364,7 @@ impl Exposition {
         &mut self,
         metric: &'a Metric,
         scope: &[ScopeLabel],
-        attrs: &mut Vec<Attr<'a>>,
+        attrs: &mut Vec<(&'a str, &'a Value)>,
     ) {
         let Some((kind, name)) = kind_and_name(metric) else {
             return;
@@ -472,31 +394,75 @@ impl Exposition {
             let name = |i: &usize| families.get(*i).map(|f| f.name.as_str());
             name(a).cmp(&name(b))
         });
-        let scratch = &self.scratch;
-        out.reserve(
-            scratch
-                .lines
-                .len()
-                .saturating_add(order.len().saturating_mul(128)),
-        );
+        let Scratch { labels, lines, .. } = &self.scratch;
+        // Each series' labels and value, its name, the histograms' lines, headers.
+        let mut len = labels.len().saturating_add(lines.len());
+        for family in order.iter().filter_map(|i| families.get(*i)) {
+            let per_series = family.name.len().saturating_add(SAMPLE_VALUE_LEN);
+            len = len
+                .saturating_add(family.series.len().saturating_mul(per_series))
+                .saturating_add(family.header.text.len());
+        }
+        out.reserve(len);
         for index in order {
-            let Some(family) = families.get_mut(index) else {
-                continue;
-            };
-            // Series are pushed in collection order, so their key ranges increase:
-            // the start breaks ties as a stable sort would.
-            family.series.sort_unstable_by(|a, b| {
-                scratch
-                    .labels
-                    .key(a)
-                    .cmp(scratch.labels.key(b))
-                    .then(a.key.0.cmp(&b.key.0))
-            });
-            out.extend_from_slice(family.header.text.as_bytes());
-            for series in &family.series {
-                let lines = scratch.lines.get(series.lines.0..series.lines.1);
-                out.extend_from_slice(lines.unwrap_or_default());
+            if let Some(family) = families.get_mut(index) {
+                write_family(family, labels, lines, out);
             }
+        }
+    }
+}
+
+/// Writes a family's header and its series sorted by their keys.
+///
+/// Series are pushed in collection order, so their key ranges increase, and the
+/// start breaks ties as a stable sort would. A collection usually lists the series
+/// in the order of the last one: the last scrape's order is tried first, checked as
+/// it is written, and the series are sorted only if it no longer holds.
+fn write_family(family: &mut Family, labels: &Labels, lines: &[u8], out: &mut Vec<u8>) {
+    let before = |a: &Series, b: &Series| {
+        labels
+            .key(a.key)
+            .cmp(labels.key(b.key))
+            .then(a.key.0.cmp(&b.key.0))
+    };
+    out.extend_from_slice(family.header.text.as_bytes());
+    let start = out.len();
+    if family.order.len() == family.series.len() {
+        let mut previous: Option<&Series> = None;
+        let mut sorted = true;
+        for index in &family.order {
+            let Some(series) = family.series.get(*index) else {
+                sorted = false;
+                break;
+            };
+            if previous.is_some_and(|p| before(p, series).is_ge()) {
+                sorted = false;
+                break;
+            }
+            write_samples(out, &family.name, labels, lines, series);
+            previous = Some(series);
+        }
+        if sorted {
+            return;
+        }
+        out.truncate(start);
+    }
+    family.series.sort_unstable_by(before);
+    family.order.clear();
+    family.order.extend(family.series.iter().map(|s| s.index));
+    for series in &family.series {
+        write_samples(out, &family.name, labels, lines, series);
+    }
+}
+
+/// Writes the sample lines of one series.
+fn write_samples(out: &mut Vec<u8>, name: &str, labels: &Labels, lines: &[u8], series: &Series) {
+    match series.samples {
+        Samples::Value(value) => {
+            write_sample(out, name, "", labels.text(series.labels), None, value);
+        }
+        Samples::Lines(start, end) => {
+            out.extend_from_slice(lines.get(start..end).unwrap_or_default());
         }
     }
 }
@@ -507,7 +473,7 @@ fn add_points<'a, T: Numeric>(
     scratch: &mut Scratch,
     data: &'a MetricData<T>,
     scope: &[ScopeLabel],
-    attrs: &mut Vec<Attr<'a>>,
+    attrs: &mut Vec<(&'a str, &'a Value)>,
 ) {
     match data {
         MetricData::Gauge(gauge) => {
@@ -535,7 +501,7 @@ fn add_scalars<'a, T: Numeric>(
     scratch: &mut Scratch,
     points: impl Iterator<Item = (impl Iterator<Item = &'a KeyValue>, T)>,
     scope: &[ScopeLabel],
-    attrs: &mut Vec<Attr<'a>>,
+    attrs: &mut Vec<(&'a str, &'a Value)>,
 ) {
     for (attributes, value) in points {
         family.open_declared();
@@ -551,117 +517,35 @@ fn push_series<'a, T: Numeric>(
     kvs: impl Iterator<Item = (&'a Key, &'a Value)>,
     scope: &[ScopeLabel],
     point: Point<'_, T>,
-    attrs: &mut Vec<Attr<'a>>,
+    attrs: &mut Vec<(&'a str, &'a Value)>,
 ) {
-    scratch.labels.start_series();
-    write_labels(scratch, kvs, scope, attrs);
-    let key = scratch.labels.end_series();
-    let lines_start = scratch.lines.len();
-    write_point(scratch, &family.name, family.kind(), point);
+    let (key, labels) = scratch.labels.write_series(kvs, scope, attrs);
+    let samples = samples(scratch, &family.name, family.kind(), point);
     family.series.push(Series {
+        index: family.series.len(),
         key,
-        lines: (lines_start, scratch.lines.len()),
+        labels,
+        samples,
     });
 }
 
-/// Writes the labels of one series to `scratch.labels`: sanitized attribute keys
-/// in order, values of keys that became the same label joined with `;` in the order
-/// of the original keys, then the scope's labels.
-fn write_labels<'a>(
+/// The samples of the series whose labels were just written, as its family's type:
+/// a histogram point in a gauge family is a 0, a number in a histogram family an
+/// empty histogram. Histogram lines are written now, into `scratch.lines`.
+fn samples<T: Numeric>(
     scratch: &mut Scratch,
-    kvs: impl Iterator<Item = (&'a Key, &'a Value)>,
-    scope: &[ScopeLabel],
-    attrs: &mut Vec<Attr<'a>>,
-) {
-    let Scratch { labels, names, .. } = scratch;
-    names.clear();
-    attrs.clear();
-    for (key, value) in kvs {
-        let start = names.len();
-        push_label_name(names, key.as_str());
-        let end = names.len();
-        let name = names.get(start..end).unwrap_or_default();
-        attrs.push(Attr {
-            name: (start, end),
-            key: key.as_str(),
-            value,
-            scope: scope.iter().position(|label| label.name == name),
-        });
-    }
-    let name_of = |attr: &Attr<'_>| names.get(attr.name.0..attr.name.1).unwrap_or_default();
-    // Stable, as the registry's own sort: equal keys keep their order.
-    attrs.sort_by(|a, b| {
-        a.scope
-            .cmp(&b.scope)
-            .then_with(|| name_of(a).cmp(name_of(b)))
-            .then_with(|| a.key.cmp(b.key))
-    });
-
-    let mut rest = attrs.as_slice();
-    while let Some((first, _)) = rest.split_first() {
-        if first.scope.is_some() {
-            break;
-        }
-        let name = name_of(first);
-        let count = rest
-            .iter()
-            .take_while(|a| a.scope.is_none() && name_of(a) == name)
-            .count();
-        let (group, tail) = rest.split_at_checked(count).unwrap_or((rest, &[]));
-        labels.begin(name);
-        let mut first = true;
-        for attr in group {
-            labels.piece(&mut first, |v| push_value(v, attr.value));
-        }
-        labels.end();
-        rest = tail;
-    }
-
-    for (index, label) in scope.iter().enumerate() {
-        let count = rest.iter().take_while(|a| a.scope == Some(index)).count();
-        let (group, tail) = rest.split_at_checked(count).unwrap_or((rest, &[]));
-        labels.begin(&label.name);
-        let mut own_written = false;
-        let mut first = true;
-        for attr in group {
-            // The scope's own value sorts by its label name among the attributes'
-            // original keys, ahead of an equal key.
-            if !own_written && attr.key >= label.name.as_str() {
-                labels.piece(&mut first, |v| v.push_str(&label.value));
-                own_written = true;
-            }
-            labels.piece(&mut first, |v| push_value(v, attr.value));
-        }
-        if !own_written {
-            labels.piece(&mut first, |v| v.push_str(&label.value));
-        }
-        labels.end();
-        rest = tail;
-    }
-}
-
-/// Appends an attribute value as text.
-fn push_value(out: &mut String, value: &Value) {
-    match value {
-        Value::String(s) => out.push_str(s.as_str()),
-        other => {
-            let _ = write!(out, "{other}");
-        }
-    }
-}
-
-/// Writes the sample lines of one series as its family's type: a histogram point in
-/// a gauge family is a 0, a number in a histogram family an empty histogram.
-fn write_point<T: Numeric>(scratch: &mut Scratch, name: &str, kind: Kind, point: Point<'_, T>) {
-    let labels = scratch.labels.text.as_str();
+    name: &str,
+    kind: Kind,
+    point: Point<'_, T>,
+) -> Samples {
+    let labels = scratch.labels.current();
     let out = &mut scratch.lines;
+    let start = out.len();
     match (kind, point) {
         (Kind::Counter | Kind::Gauge, Point::Scalar(value)) => {
-            write_sample(out, name, "", labels, None, value.as_f64());
+            return Samples::Value(value.as_f64());
         }
-        (Kind::Counter | Kind::Gauge, Point::Histogram(_)) => {
-            write_sample(out, name, "", labels, None, 0.0);
-        }
+        (Kind::Counter | Kind::Gauge, Point::Histogram(_)) => return Samples::Value(0.0),
         (Kind::Histogram, Point::Histogram(point)) => {
             let buckets = &mut scratch.buckets;
             buckets.update(point);
@@ -688,6 +572,7 @@ fn write_point<T: Numeric>(scratch: &mut Scratch, name: &str, kind: Kind, point:
             write_sample(out, name, "_count", labels, None, 0.0);
         }
     }
+    Samples::Lines(start, out.len())
 }
 
 /// Writes one sample line; `le` is a bucket bound (never in need of escaping).
@@ -738,17 +623,19 @@ fn write_integer(out: &mut Vec<u8>, value: i64) {
         out.push(b'-');
     }
     let mut rest = value.unsigned_abs();
-    let start = out.len();
-    loop {
-        out.push(b'0' + u8::try_from(rest % 10).unwrap_or(0));
+    // `u64::MAX` has 20 digits; they are filled from the end.
+    let mut digits = [0_u8; 20];
+    let mut len = 0;
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + u8::try_from(rest % 10).unwrap_or(0);
+        len += 1;
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
-    if let Some(digits) = out.get_mut(start..) {
-        digits.reverse();
-    }
+    let start = digits.len().saturating_sub(len);
+    out.extend_from_slice(digits.get(start..).unwrap_or_default());
 }
 
 /// The family type and Prometheus name of an instrument's data; `None` for data
@@ -814,22 +701,6 @@ fn scope_labels(scope: &InstrumentationScope) -> Vec<ScopeLabel> {
         value: values.join(";"),
     }));
     labels
-}
-
-/// Appends an attribute key as a label name: every character outside
-/// `[A-Za-z0-9:]` becomes `_`.
-fn push_label_name(out: &mut String, key: &str) {
-    if key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':') {
-        out.push_str(key);
-        return;
-    }
-    out.extend(key.chars().map(|c| {
-        if c.is_ascii_alphanumeric() || c == ':' {
-            c
-        } else {
-            '_'
-        }
-    }));
 }
 
 /// An instrument name as a metric name: from the first character that is neither
@@ -935,35 +806,61 @@ fn per_unit_name(unit: &str) -> Option<&'static str> {
     })
 }
 
-/// Appends `text` with `\` as `\\`, newline as `\n`, and, in label values, `"` as
-/// `\"`.
-fn escape_into(out: &mut String, text: &str, quote: bool) {
-    // The special characters are ASCII: a byte position is a character boundary.
-    let special = |b: &u8| *b == b'\\' || *b == b'\n' || (quote && *b == b'"');
-    let mut rest = text;
-    while let Some(index) = rest.bytes().position(|b| special(&b)) {
-        let (head, tail) = rest.split_at_checked(index).unwrap_or((rest, ""));
-        out.push_str(head);
-        let mut chars = tail.chars();
-        match chars.next() {
-            Some('\n') => out.push_str("\\n"),
-            Some(c) => {
-                out.push('\\');
-                out.push(c);
-            }
-            None => {}
-        }
-        rest = chars.as_str();
-    }
-    out.push_str(rest);
-}
-
 #[cfg(test)]
 mod matches_opentelemetry_prometheus;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exposition_remembering_earlier_scrapes_writes_what_a_fresh_one_writes() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::Arc;
+
+        use opentelemetry::metrics::MeterProvider as _;
+        use opentelemetry_sdk::metrics::reader::MetricReader as _;
+        use opentelemetry_sdk::metrics::SdkMeterProvider;
+
+        let reader = crate::bridge::BridgeReader::new();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(reader.clone())
+            .build();
+        let meter = provider.meter("history");
+        let requests = meter.u64_counter("requests").build();
+        let round = Arc::new(AtomicU64::new(0));
+        let seen = Arc::clone(&round);
+        // As many series each round, with other label values.
+        let _gauge = meter
+            .u64_observable_gauge("queue")
+            .with_callback(move |o| {
+                let n = seen.load(Ordering::Relaxed);
+                for i in 0..20 {
+                    let queue = format!("q{}", (n * 13 + i * 7) % 50);
+                    o.observe(i, &[KeyValue::new("queue", queue)]);
+                }
+            })
+            .build();
+        let mut remembering = Exposition::default();
+        let mut metrics = ResourceMetrics::default();
+        for n in 0..6_u64 {
+            round.store(n, Ordering::Relaxed);
+            for i in 0..(n + 1) * 10 {
+                let tenant = format!("t{}", (i * 7) % 101);
+                requests.add(i + 1, &[KeyValue::new("tenant", tenant)]);
+            }
+            reader.collect(&mut metrics).unwrap();
+            let mut ours = Vec::new();
+            remembering.encode(&metrics, &mut ours);
+            let mut fresh = Vec::new();
+            Exposition::default().encode(&metrics, &mut fresh);
+            assert_eq!(
+                String::from_utf8(ours),
+                String::from_utf8(fresh),
+                "round {n}"
+            );
+        }
+    }
 
     fn value(v: f64) -> String {
         let mut out = Vec::new();

@@ -480,6 +480,51 @@ fn ten_thousand_series_are_written_as_opentelemetry_prometheus_writes_them() {
 }
 
 #[test]
+fn later_scrapes_with_new_changed_and_replaced_series_are_written_as_opentelemetry_prometheus_writes_them(
+) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    let pair = Pair::new(resource(), 2_000);
+    let meter = pair.provider.meter("later");
+    let requests = meter.u64_counter("requests").build();
+    let attrs = |i: u64| [kv("tenant", format!("t{}", (i * 7) % 101))];
+    for i in 0..50 {
+        requests.add(i + 1, &attrs(i));
+    }
+    // The same number of series each round, with other label values each time.
+    // Each collection runs the callback for both readers, so a reader's first
+    // collection of a round still holds what the other's last one observed: ours
+    // renders once on its own before both are compared.
+    let round = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&round);
+    let _gauge = meter
+        .u64_observable_gauge("queue")
+        .with_callback(move |o| {
+            let n = seen.load(Ordering::Relaxed);
+            for i in 0..20 {
+                o.observe(i, &[kv("queue", format!("q{}", (n * 13 + i * 7) % 50))]);
+            }
+        })
+        .build();
+    pair.assert_same();
+    round.store(1, Ordering::Relaxed);
+    pair.ours.render(&mut Vec::new()).unwrap();
+    pair.assert_same();
+    for i in 0..50 {
+        requests.add(1, &attrs(i * 3));
+    }
+    pair.assert_same();
+    round.store(2, Ordering::Relaxed);
+    for i in 50..120 {
+        requests.add(1, &attrs(i));
+    }
+    pair.ours.render(&mut Vec::new()).unwrap();
+    pair.assert_same();
+    pair.assert_same();
+}
+
+#[test]
 fn a_shut_down_provider_is_an_error() {
     let pair = Pair::new(resource(), 2_000);
     pair.provider.shutdown().unwrap();
