@@ -1,8 +1,10 @@
 //! The labels of a series, as text and as the key the series are sorted by.
 //!
 //! Which labels an attribute set gives, and in which order, depends on its keys
-//! alone: a [`Plan`] made for the first series of a run of series with the same
-//! keys serves the rest of the run, so each further series only writes its values.
+//! alone: a [`Plan`] made for the first series with given keys serves the next
+//! ones, so each further series only writes its values. A few plans are kept: the
+//! SDK hands an attribute set over in the order it was recorded with or sorted by
+//! key, whichever its hash map lists first.
 
 use std::fmt::Write as _;
 
@@ -29,6 +31,9 @@ enum Member {
 struct PlannedLabel {
     /// The label name's range in [`Plan::names`].
     name: (usize, usize),
+    /// What precedes its value in the text (`,name="`, no comma for the first
+    /// label): a range in [`Plan::prefixes`].
+    prefix: (usize, usize),
     /// The values joined with `;`: a range in [`Plan::members`].
     members: (usize, usize),
 }
@@ -41,27 +46,31 @@ struct PlannedLabel {
 struct Plan {
     /// Whether the plan holds the labels of `keys` (it is made lazily).
     valid: bool,
+    /// When it was last used (see [`Plans::clock`]).
+    used: u64,
     /// The address and length of each attribute key it was made for. Keys are
     /// borrowed from the collection being written, so while one collection is
     /// written, an equal address and length mean an equal key (a key elsewhere
     /// with the same text only misses the plan).
     keys: Vec<(usize, usize)>,
     names: String,
+    prefixes: String,
     labels: Vec<PlannedLabel>,
     members: Vec<Member>,
+    /// The number of labels, big-endian at the start of a sort key.
+    count: u32,
     /// The labels from here on are the scope's own, the same for every series:
     /// written once, in [`Plan::suffix`].
     suffix_from: usize,
     suffix: Suffix,
 }
 
-/// Labels written once for every series of a plan: their text (without a leading
-/// comma), their part of the sort key, and their count.
+/// Labels written once for every series of a plan: their text (with a leading
+/// comma after other labels) and their part of the sort key.
 #[derive(Debug, Default)]
 struct Suffix {
     text: String,
     key: Vec<u8>,
-    count: u32,
 }
 
 /// An attribute on its way into a plan.
@@ -92,6 +101,7 @@ impl Plan {
     fn make(&mut self, attrs: &[(&str, &Value)], scope: &[ScopeLabel]) {
         self.keys.clear();
         self.names.clear();
+        self.prefixes.clear();
         self.labels.clear();
         self.members.clear();
         let mut planned: Vec<Planned<'_>> = Vec::with_capacity(attrs.len());
@@ -133,6 +143,7 @@ impl Plan {
                 .extend(group.iter().map(|a| Member::Attribute(a.position)));
             self.labels.push(PlannedLabel {
                 name: first.name,
+                prefix: (0, 0),
                 members: (start, self.members.len()),
             });
             rest = tail;
@@ -159,9 +170,21 @@ impl Plan {
             self.names.push_str(&label.name);
             self.labels.push(PlannedLabel {
                 name: (name_start, self.names.len()),
+                prefix: (0, 0),
                 members: (start, self.members.len()),
             });
             rest = tail;
+        }
+
+        for (i, label) in self.labels.iter_mut().enumerate() {
+            let start = self.prefixes.len();
+            if i > 0 {
+                self.prefixes.push(',');
+            }
+            let name = self.names.get(label.name.0..label.name.1);
+            self.prefixes.push_str(name.unwrap_or_default());
+            self.prefixes.push_str("=\"");
+            label.prefix = (start, self.prefixes.len());
         }
 
         // The trailing labels that are the scope's own values alone.
@@ -180,17 +203,56 @@ impl Plan {
         let suffix = &mut self.suffix;
         suffix.text.clear();
         suffix.key.clear();
-        suffix.count = 0;
         for scope_label in self.labels.iter().skip(self.suffix_from).filter_map(own) {
-            if !suffix.text.is_empty() {
+            if !suffix.text.is_empty() || self.suffix_from > 0 {
                 suffix.text.push(',');
             }
             suffix.text.push_str(&scope_label.name);
             suffix.text.push_str("=\"");
             push_value(&mut suffix.text, &mut suffix.key, &scope_label.value);
-            suffix.count = suffix.count.saturating_add(1);
         }
+        self.count = u32::try_from(self.labels.len()).unwrap_or(u32::MAX);
         self.valid = true;
+    }
+}
+
+/// The latest plans made, each reused while it fits.
+#[derive(Debug, Default)]
+struct Plans {
+    plans: [Plan; PLANS],
+    /// Counts the series, to find the least recently used plan.
+    clock: u64,
+}
+
+/// How many plans [`Plans`] keeps.
+const PLANS: usize = 4;
+
+impl Plans {
+    /// Forgets the plans: their keys may not outlive the collection, or the scope,
+    /// they were made for.
+    fn invalidate(&mut self) {
+        for plan in &mut self.plans {
+            plan.valid = false;
+        }
+    }
+
+    /// A plan for the keys of `attrs`: one that fits, or one made in place of the
+    /// least recently used.
+    fn plan_for(&mut self, attrs: &[(&str, &Value)], scope: &[ScopeLabel]) -> &Plan {
+        self.clock = self.clock.wrapping_add(1);
+        let chosen = self.plans.iter().position(|p| p.fits(attrs)).or_else(|| {
+            let oldest = self.plans.iter().enumerate().min_by_key(|(_, p)| p.used);
+            oldest.map(|(i, _)| i)
+        });
+        if let Some(i) = chosen {
+            self.plans.swap(0, i);
+        }
+        let [first, ..] = &mut self.plans;
+        if !first.fits(attrs) {
+            first.make(attrs, scope);
+        }
+        first.used = self.clock;
+        first
     }
 }
 
@@ -203,6 +265,13 @@ impl Plan {
 /// the values in label order (a value sorts before any longer value it starts).
 #[derive(Debug, Default)]
 pub(super) struct Labels {
+    written: Written,
+    plans: Plans,
+}
+
+/// What the labels of the series are written to.
+#[derive(Debug, Default)]
+struct Written {
     /// The labels of every series, as text without braces, back to back.
     text: String,
     /// Where the current series' labels start in `text`.
@@ -211,25 +280,19 @@ pub(super) struct Labels {
     value: String,
     /// The sort keys of every series, back to back.
     keys: Vec<u8>,
-    /// Where the current series' key starts in `keys`.
-    key_start: usize,
-    /// The current series' label count.
-    count: u32,
-    plan: Plan,
 }
 
 impl Labels {
-    /// Forgets every series (and the plan, whose keys may not outlive the
-    /// collection it was made for), keeping the buffers.
+    /// Forgets every series (and the plans), keeping the buffers.
     pub(super) fn clear(&mut self) {
-        self.text.clear();
-        self.keys.clear();
-        self.plan.valid = false;
+        self.written.text.clear();
+        self.written.keys.clear();
+        self.plans.invalidate();
     }
 
-    /// Before the series of another scope: the plan no longer holds.
+    /// Before the series of another scope: the plans no longer hold.
     pub(super) fn new_scope(&mut self) {
-        self.plan.valid = false;
+        self.plans.invalidate();
     }
 
     /// Writes the labels of a series with attributes `kvs` in `scope` (`attrs` is a
@@ -242,47 +305,56 @@ impl Labels {
     ) -> ((usize, usize), (usize, usize)) {
         attrs.clear();
         attrs.extend(kvs.map(|(key, value)| (key.as_str(), value)));
-        if !self.plan.fits(attrs) {
-            self.plan.make(attrs, scope);
-        }
-        self.text_start = self.text.len();
-        self.key_start = self.keys.len();
-        self.count = 0;
-        self.keys.extend_from_slice(&[0; 4]);
-        let plan = std::mem::take(&mut self.plan);
+        let plan = self.plans.plan_for(attrs, scope);
+        let out = &mut self.written;
+        out.text_start = out.text.len();
+        let key_start = out.keys.len();
+        out.keys.extend_from_slice(&plan.count.to_be_bytes());
         for label in plan.labels.iter().take(plan.suffix_from) {
-            let name = plan.names.get(label.name.0..label.name.1);
+            let prefix = plan.prefixes.get(label.prefix.0..label.prefix.1);
             let members = plan.members.get(label.members.0..label.members.1);
-            self.label(
-                name.unwrap_or_default(),
+            out.label(
+                prefix.unwrap_or_default(),
                 members.unwrap_or_default(),
                 attrs,
                 scope,
             );
         }
-        let suffix = &plan.suffix;
-        if !suffix.text.is_empty() {
-            if self.text.len() > self.text_start {
-                self.text.push(',');
-            }
-            self.text.push_str(&suffix.text);
-            self.keys.extend_from_slice(&suffix.key);
-            self.count = self.count.saturating_add(suffix.count);
-        }
-        self.plan = plan;
-        if let Some(count) = self.keys.get_mut(self.key_start..self.key_start + 4) {
-            count.copy_from_slice(&self.count.to_be_bytes());
-        }
+        out.text.push_str(&plan.suffix.text);
+        out.keys.extend_from_slice(&plan.suffix.key);
         (
-            (self.key_start, self.keys.len()),
-            (self.text_start, self.text.len()),
+            (key_start, out.keys.len()),
+            (out.text_start, out.text.len()),
         )
     }
 
-    /// Writes one label.
+    /// The labels of the series being written.
+    pub(super) fn current(&self) -> &str {
+        let out = &self.written;
+        out.text.get(out.text_start..).unwrap_or_default()
+    }
+
+    /// A sort key, by its range.
+    pub(super) fn key(&self, range: (usize, usize)) -> &[u8] {
+        self.written.keys.get(range.0..range.1).unwrap_or_default()
+    }
+
+    /// Labels, by their range.
+    pub(super) fn text(&self, range: (usize, usize)) -> &str {
+        self.written.text.get(range.0..range.1).unwrap_or_default()
+    }
+
+    /// The length of every series' labels.
+    pub(super) fn len(&self) -> usize {
+        self.written.text.len()
+    }
+}
+
+impl Written {
+    /// Writes one label after its prefix (see [`PlannedLabel::prefix`]).
     fn label(
         &mut self,
-        name: &str,
+        prefix: &str,
         members: &[Member],
         attrs: &[(&str, &Value)],
         scope: &[ScopeLabel],
@@ -291,26 +363,18 @@ impl Labels {
             Member::Attribute(i) => attrs.get(i).map(|(_, value)| Text::Value(value)),
             Member::Scope(i) => scope.get(i).map(|label| Text::Str(&label.value)),
         };
-        if self.text.len() > self.text_start {
-            self.text.push(',');
-        }
-        self.text.push_str(name);
-        self.text.push_str("=\"");
-        match members {
-            [one] => match value_of(one) {
-                Some(Text::Value(Value::String(s))) => self.value_end(s.as_str()),
-                Some(Text::Str(s)) => self.value_end(s),
-                other => {
-                    let mut value = std::mem::take(&mut self.value);
-                    value.clear();
-                    if let Some(text) = other {
-                        text.push_to(&mut value);
-                    }
-                    self.value_end(&value);
-                    self.value = value;
-                }
-            },
+        self.text.push_str(prefix);
+        let single = match members {
+            [one] => value_of(one),
+            _ => None,
+        };
+        match single {
+            Some(Text::Value(Value::String(s))) => {
+                push_value(&mut self.text, &mut self.keys, s.as_str());
+            }
+            Some(Text::Str(s)) => push_value(&mut self.text, &mut self.keys, s),
             _ => {
+                // Several values joined with `;`, or one that is not a string.
                 let mut value = std::mem::take(&mut self.value);
                 value.clear();
                 for (i, text) in members.iter().filter_map(value_of).enumerate() {
@@ -319,36 +383,10 @@ impl Labels {
                     }
                     text.push_to(&mut value);
                 }
-                self.value_end(&value);
+                push_value(&mut self.text, &mut self.keys, &value);
                 self.value = value;
             }
         }
-    }
-
-    /// Ends the current label with `value`.
-    fn value_end(&mut self, value: &str) {
-        push_value(&mut self.text, &mut self.keys, value);
-        self.count = self.count.saturating_add(1);
-    }
-
-    /// The labels of the series being written.
-    pub(super) fn current(&self) -> &str {
-        self.text.get(self.text_start..).unwrap_or_default()
-    }
-
-    /// A sort key, by its range.
-    pub(super) fn key(&self, range: (usize, usize)) -> &[u8] {
-        self.keys.get(range.0..range.1).unwrap_or_default()
-    }
-
-    /// Labels, by their range.
-    pub(super) fn text(&self, range: (usize, usize)) -> &str {
-        self.text.get(range.0..range.1).unwrap_or_default()
-    }
-
-    /// The length of every series' labels.
-    pub(super) fn len(&self) -> usize {
-        self.text.len()
     }
 }
 
@@ -368,7 +406,8 @@ fn push_value(text: &mut String, key: &mut Vec<u8>, value: &str) {
         key.extend_from_slice(bytes);
     }
     text.push('"');
-    key.extend_from_slice(&[0x00, 0x01]);
+    key.push(0x00);
+    key.push(0x01);
 }
 
 /// A value on its way into a label.
