@@ -240,7 +240,8 @@ impl Plans {
     /// least recently used.
     fn plan_for(&mut self, attrs: &[(&str, &Value)], scope: &[ScopeLabel]) -> &Plan {
         self.clock = self.clock.wrapping_add(1);
-        let chosen = self.plans.iter().position(|p| p.fits(attrs)).or_else(|| {
+        let fitting = self.plans.iter().position(|p| p.fits(attrs));
+        let chosen = fitting.or_else(|| {
             let oldest = self.plans.iter().enumerate().min_by_key(|(_, p)| p.used);
             oldest.map(|(i, _)| i)
         });
@@ -248,7 +249,7 @@ impl Plans {
             self.plans.swap(0, i);
         }
         let [first, ..] = &mut self.plans;
-        if !first.fits(attrs) {
+        if fitting.is_none() {
             first.make(attrs, scope);
         }
         first.used = self.clock;
