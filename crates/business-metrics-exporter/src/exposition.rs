@@ -198,6 +198,9 @@ impl Family {
 struct Series {
     /// Its place among the family's series, in collection order.
     index: usize,
+    /// The first 16 bytes of its sort key, zero-padded, as a number: comparing two
+    /// prefixes orders their keys unless they are equal.
+    prefix: u128,
     /// Its sort key's range (see [`Labels::key`]).
     key: (usize, usize),
     /// Its labels' range (see [`Labels::text`]).
@@ -420,9 +423,9 @@ impl Exposition {
 /// it is written, and the series are sorted only if it no longer holds.
 fn write_family(family: &mut Family, labels: &Labels, lines: &[u8], out: &mut Vec<u8>) {
     let before = |a: &Series, b: &Series| {
-        labels
-            .key(a.key)
-            .cmp(labels.key(b.key))
+        a.prefix
+            .cmp(&b.prefix)
+            .then_with(|| labels.key(a.key).cmp(labels.key(b.key)))
             .then(a.key.0.cmp(&b.key.0))
     };
     out.extend_from_slice(family.header.text.as_bytes());
@@ -523,10 +526,23 @@ fn push_series<'a, T: Numeric>(
     let samples = samples(scratch, &family.name, family.kind(), point);
     family.series.push(Series {
         index: family.series.len(),
+        prefix: key_prefix(scratch.labels.key(key)),
         key,
         labels,
         samples,
     });
+}
+
+/// The first 16 bytes of a sort key, zero-padded, big-endian. A key that is shorter
+/// than another and starts it sorts first, and so does its padded prefix unless
+/// the longer key goes on with zeros; so comparing prefixes orders keys whenever the
+/// prefixes differ.
+fn key_prefix(key: &[u8]) -> u128 {
+    let mut bytes = [0_u8; 16];
+    for (byte, from) in bytes.iter_mut().zip(key) {
+        *byte = *from;
+    }
+    u128::from_be_bytes(bytes)
 }
 
 /// The samples of the series whose labels were just written, as its family's type:
@@ -859,6 +875,32 @@ mod tests {
                 String::from_utf8(fresh),
                 "round {n}"
             );
+        }
+    }
+
+    #[test]
+    fn key_prefixes_that_differ_order_their_keys() {
+        let keys: [&[u8]; 12] = [
+            b"",
+            b"\0",
+            b"\0\0",
+            b"a",
+            b"a\0\x01",
+            b"a\0\xff\0\x01",
+            b"ab",
+            b"abcdefghijklmnop",
+            b"abcdefghijklmnopq",
+            b"abcdefghijklmnoq",
+            b"\0\0\0\x05desktop\0\x01x",
+            b"\0\0\0\x05mobile\0\x01",
+        ];
+        for a in keys {
+            for b in keys {
+                let (pa, pb) = (key_prefix(a), key_prefix(b));
+                if pa != pb {
+                    assert_eq!(pa.cmp(&pb), a.cmp(b), "{a:?} {b:?}");
+                }
+            }
         }
     }
 
