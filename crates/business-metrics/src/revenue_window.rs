@@ -2,13 +2,13 @@
 //! and currency (minor units of different currencies are never summed).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Instant;
 
 use crate::clock::Clock;
 use crate::currency::Currency;
 use crate::labels::LabelPolicy;
-use crate::series::{index, probe, rehash, stripe_count, Padded};
+use crate::series::{pick, rehash, Padded, Stripes};
 
 /// Length of the window, in one-second buckets.
 pub(crate) const WINDOW_SECS: usize = 60;
@@ -81,7 +81,7 @@ type Key = (Arc<str>, Currency);
 pub(crate) struct RegionSums {
     /// On lines of its own: sales in other regions write other lines.
     ring: Padded<Mutex<Ring>>,
-    stripes: OnceLock<Box<[Padded<Mutex<Ring>>]>>,
+    stripes: Stripes<Mutex<Ring>>,
 }
 
 fn lock(ring: &Mutex<Ring>) -> MutexGuard<'_, Ring> {
@@ -93,7 +93,7 @@ impl RegionSums {
     fn new(now: u64) -> Self {
         Self {
             ring: Padded(Mutex::new(Ring::new(now))),
-            stripes: OnceLock::new(),
+            stripes: Stripes::new(),
         }
     }
 
@@ -112,25 +112,24 @@ impl RegionSums {
 
     #[cold]
     fn contended(&self, now: u64, amount: u64) {
-        let stripes = self.stripes.get_or_init(|| {
-            (0..stripe_count())
-                .map(|_| Padded(Mutex::new(Ring::new(now))))
-                .collect()
-        });
-        Self::add_to_stripe(stripes, now, amount);
+        Self::add_to_stripe(
+            self.stripes.get_or_grow(|| Mutex::new(Ring::new(now))),
+            now,
+            amount,
+        );
     }
 
     #[inline]
     fn add_to_stripe(stripes: &[Padded<Mutex<Ring>>], now: u64, amount: u64) {
-        let Some(stripe) = stripes.get(index(probe(), stripes.len())) else {
+        let Some(stripe) = pick(stripes) else {
             return;
         };
-        match stripe.0.try_lock() {
+        match stripe.try_lock() {
             Ok(mut ring) => ring.add(now, amount),
             Err(TryLockError::Poisoned(e)) => e.into_inner().add(now, amount),
             Err(TryLockError::WouldBlock) => {
                 // Another thread shares this stripe: wait for it, and move on next time.
-                lock(&stripe.0).add(now, amount);
+                lock(stripe).add(now, amount);
                 rehash();
             }
         }

@@ -30,7 +30,7 @@ mod table;
 pub(crate) use cells::{CountedInstrument, CounterCells};
 pub(crate) use handles::{Binding, CounterSeries, HistogramSeries, LazyCounter, Once};
 pub(crate) use interner::SharedValues;
-pub(crate) use striped::{index, probe, rehash, stripe_count, Padded};
+pub(crate) use striped::{pick, rehash, Padded, Stripes};
 pub(crate) use table::{
     bytes_eq, Resolved, SeriesCache, DEFAULT_CACHE_CAPACITY, MAX_CACHE_CAPACITY,
 };

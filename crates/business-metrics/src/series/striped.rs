@@ -31,7 +31,7 @@ pub(crate) struct Padded<T>(pub(crate) T);
 
 /// How many stripes a contended cell gets: the threads the machine runs at once,
 /// rounded up to a power of two, between 2 and [`MAX_STRIPES`].
-pub(crate) fn stripe_count() -> usize {
+fn stripe_count() -> usize {
     static COUNT: OnceLock<usize> = OnceLock::new();
     *COUNT.get_or_init(|| {
         std::thread::available_parallelism()
@@ -52,7 +52,7 @@ static NEXT_PROBE: AtomicU32 = AtomicU32::new(1);
 
 /// This thread's probe, never 0.
 #[inline]
-pub(crate) fn probe() -> u32 {
+fn probe() -> u32 {
     PROBE
         .try_with(|p| {
             let v = p.get();
@@ -70,7 +70,7 @@ pub(crate) fn probe() -> u32 {
 /// Moves this thread to another stripe after it collided on one (a xorshift step,
 /// so threads that collided once spread apart).
 #[cold]
-pub(crate) fn rehash() -> u32 {
+pub(crate) fn rehash() {
     let _ = PROBE.try_with(|p| {
         let mut v = p.get().max(1);
         v ^= v << 13;
@@ -78,27 +78,59 @@ pub(crate) fn rehash() -> u32 {
         v ^= v << 5;
         p.set(v.max(1));
     });
-    probe()
 }
 
 /// The index a probe picks among `len` stripes (a power of two).
 #[inline]
-pub(crate) fn index(probe: u32, len: usize) -> usize {
+fn index(probe: u32, len: usize) -> usize {
     usize::try_from(probe).unwrap_or(0) & len.wrapping_sub(1)
 }
 
+/// The stripes a contended value grows, [`stripe_count`] of them, each on lines of
+/// its own; none until the first collision.
+pub(crate) struct Stripes<T>(OnceLock<Box<[Padded<T>]>>);
+
+impl<T> Stripes<T> {
+    pub(crate) const fn new() -> Self {
+        Self(OnceLock::new())
+    }
+
+    /// The stripes, if grown.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<&[Padded<T>]> {
+        self.0.get().map(|s| &**s)
+    }
+
+    /// The stripes, grown with `make` on first use.
+    pub(crate) fn get_or_grow(&self, mut make: impl FnMut() -> T) -> &[Padded<T>] {
+        self.0
+            .get_or_init(|| (0..stripe_count()).map(|_| Padded(make())).collect())
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Stripes<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The stripe this thread's probe picks.
+#[inline]
+pub(crate) fn pick<T>(stripes: &[Padded<T>]) -> Option<&T> {
+    stripes.get(index(probe(), stripes.len())).map(|s| &s.0)
+}
+
 /// A `u64` sum that threads add to without contending: see the module docs.
-#[derive(Default)]
 pub(crate) struct StripedU64 {
     base: AtomicU64,
-    stripes: OnceLock<Box<[Padded<AtomicU64>]>>,
+    stripes: Stripes<AtomicU64>,
 }
 
 impl StripedU64 {
     pub(crate) const fn new() -> Self {
         Self {
             base: AtomicU64::new(0),
-            stripes: OnceLock::new(),
+            stripes: Stripes::new(),
         }
     }
 
@@ -126,22 +158,16 @@ impl StripedU64 {
 
     #[cold]
     fn contended(&self, value: u64) {
-        let stripes = self.stripes.get_or_init(|| {
-            (0..stripe_count())
-                .map(|_| Padded(AtomicU64::new(0)))
-                .collect()
-        });
-        Self::add_to(stripes, value);
+        Self::add_to(self.stripes.get_or_grow(|| AtomicU64::new(0)), value);
     }
 
     #[inline]
     fn add_to(stripes: &[Padded<AtomicU64>], value: u64) {
-        let Some(stripe) = stripes.get(index(probe(), stripes.len())) else {
+        let Some(stripe) = pick(stripes) else {
             return;
         };
-        let current = stripe.0.load(Ordering::Relaxed);
+        let current = stripe.load(Ordering::Relaxed);
         if stripe
-            .0
             .compare_exchange(
                 current,
                 current.wrapping_add(value),
@@ -151,7 +177,7 @@ impl StripedU64 {
             .is_err()
         {
             // Another thread shares this stripe: add anyway, and move on next time.
-            stripe.0.fetch_add(value, Ordering::Relaxed);
+            stripe.fetch_add(value, Ordering::Relaxed);
             rehash();
         }
     }
