@@ -75,6 +75,11 @@ impl CounterCells {
     /// limit, the overflow cell.
     pub(crate) fn cell(&self, mut attributes: Vec<KeyValue>) -> Arc<CounterCell> {
         sort(&mut attributes);
+        self.sorted_cell(attributes)
+    }
+
+    /// [`cell`](Self::cell) for attributes already in key order.
+    fn sorted_cell(&self, attributes: Vec<KeyValue>) -> Arc<CounterCell> {
         let mut table = self.lock();
         if let Some(cell) = table.by_attributes.get(attributes.as_slice()) {
             return Arc::clone(cell);
@@ -108,7 +113,7 @@ impl CounterCells {
             .map(Arc::clone);
         match found {
             Some(cell) => cell.add(value),
-            None => self.cell(attributes.into()).add(value),
+            None => self.sorted_cell(attributes.into()).add(value),
         }
     }
 
